@@ -1,0 +1,172 @@
+/* measure.c - run any command and report what it cost: time, cores, switches, memory
+ *
+ * Usage:    measure [--csv] [-o FILE] [--interval MS] [--timeline FILE] [--label NAME] -- CMD [ARGS...]
+ * Observe:  "cores used" is (user + system CPU time) / wall time. A program that waits
+ *           uses almost none; one busy thread uses 1; N busy threads use up to the
+ *           number of CPUs. Voluntary context switches count the times the command gave
+ *           up the CPU to wait; involuntary ones count the times it was preempted.
+ * Try:      measure -- build/bin/spin --threads 2
+ *           measure -- python3 bench/peers/gil_spin.py --threads 2      (the GIL: ~1 core)
+ *           measure -- sleep 1                                           (~0 cores)
+ * See also: docs/measure.md
+ *
+ * The exit status is the command's own (128 + N when it was killed by signal N; 127 when
+ * it could not be started), so measure can stand in front of any command in a script.
+ */
+#include "core.h"
+#include "measure.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static const char usage_text[] =
+    "measure - run a command and report wall time, CPU time, cores used, context\n"
+    "          switches, peak memory and how busy each CPU was\n"
+    "\n"
+    "Usage: measure [options] -- CMD [ARGS...]\n"
+    "  --csv            print CSV rows (bench,variant,x,metric,value,unit) instead of prose\n"
+    "  -o, --output F   write the report to F instead of stderr (prose) or stdout (CSV)\n"
+    "  --interval MS    sample /proc/stat every MS ms (default 100; 0 = start and end only)\n"
+    "  --timeline F     write every per-CPU sample to F as CSV (metric busy, x = seconds)\n"
+    "  --label NAME     the variant column in CSV rows (default: the command's name)\n"
+    "  --help           this text\n"
+    "\n"
+    "The command's stdout and stderr are left alone. measure exits with the command's\n"
+    "status (128+N if it was killed by signal N, 127 if it could not be started).\n";
+
+/* Print the result as prose, for a person. */
+static void print_prose(FILE *f, char *const cmd[], const struct measure_result *r,
+                        int interval_ms)
+{
+    char how[160];
+    fprintf(f, "measure:");
+    for (int i = 0; cmd[i]; i++)
+        fprintf(f, " %s", cmd[i]);
+    fprintf(f, "\n  exit              %s\n", describe_status(r->wstatus, how, sizeof how));
+    fprintf(f, "  wall              %.3f s\n", r->wall_s);
+    fprintf(f, "  user CPU          %.3f s\n", r->user_s);
+    fprintf(f, "  system CPU        %.3f s\n", r->sys_s);
+    fprintf(f, "  cores used        %.2f   (user + system) / wall, of %d CPU%s\n",
+            r->cores_used, cpu_count(), cpu_count() == 1 ? "" : "s");
+    fprintf(f, "  context switches  %ld voluntary (waited), %ld involuntary (preempted)\n",
+            r->vcsw, r->ivcsw);
+    fprintf(f, "  peak RSS          %.1f MiB (largest single process)\n",
+            (double)r->maxrss_kib / 1024);
+    if (r->ncpus == 0) {
+        fprintf(f, "  CPU busy          unavailable (/proc/stat cannot be read here)\n");
+        return;
+    }
+    fprintf(f, "  CPU busy         ");
+    for (int i = 0; i < r->ncpus; i++)
+        fprintf(f, "%s cpu%d %3.0f%%", i && i % 8 == 0 ? "\n                   " : "",
+                r->cpu[i], r->busy_pct[i]);
+    fprintf(f, "\n                    (the whole machine, not only this command; "
+               "from /proc/stat%s)\n", interval_ms ? "" : ", start and end");
+}
+
+/* Print the result as CSV rows, for the harness and for scripts. */
+static void print_csv(FILE *f, const char *label, const struct measure_result *r)
+{
+    int code = WIFEXITED(r->wstatus) ? WEXITSTATUS(r->wstatus)
+                                     : 128 + WTERMSIG(r->wstatus);
+    csv_header(f);
+    csv_row(f, "measure", label, 0, "exit_code", code, "code");
+    csv_row(f, "measure", label, 0, "wall", r->wall_s, "s");
+    csv_row(f, "measure", label, 0, "user", r->user_s, "s");
+    csv_row(f, "measure", label, 0, "sys", r->sys_s, "s");
+    csv_row(f, "measure", label, 0, "cores_used", r->cores_used, "cores");
+    csv_row(f, "measure", label, 0, "vcsw", (double)r->vcsw, "switches");
+    csv_row(f, "measure", label, 0, "ivcsw", (double)r->ivcsw, "switches");
+    csv_row(f, "measure", label, 0, "maxrss", (double)r->maxrss_kib, "KiB");
+    for (int i = 0; i < r->ncpus; i++) {
+        char metric[32];
+        snprintf(metric, sizeof metric, "cpu%d_busy", r->cpu[i]);
+        csv_row(f, "measure", label, 0, metric, r->busy_pct[i], "%");
+    }
+}
+
+int main(int argc, char **argv)
+{
+    prog_init(argv[0]);
+    int csv = 0, interval_ms = 100;
+    const char *out_path = NULL, *timeline_path = NULL, *label = NULL;
+    static const struct option opts[] = {
+        { "csv", no_argument, NULL, 'c' },
+        { "output", required_argument, NULL, 'o' },
+        { "interval", required_argument, NULL, 'i' },
+        { "timeline", required_argument, NULL, 't' },
+        { "label", required_argument, NULL, 'l' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    /* "+" stops at the first non-option, so the command's own flags are left to it. */
+    while ((c = getopt_long(argc, argv, "+o:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': csv = 1; break;
+        case 'o': out_path = optarg; break;
+        case 'i': interval_ms = (int)parse_long("--interval", optarg, 0, 60000); break;
+        case 't': timeline_path = optarg; break;
+        case 'l': label = optarg; break;
+        case 'h': usage_exit(usage_text);
+        default:  usage_try_help();     /* getopt has said what was wrong */
+        }
+    }
+    if (optind >= argc)
+        usage_error("no command given (put it after --)");
+    char **cmd = &argv[optind];
+    if (!label) {
+        const char *slash = strrchr(cmd[0], '/');
+        label = slash ? slash + 1 : cmd[0];
+    }
+    if (strpbrk(label, ",\n"))
+        usage_error("--label: '%s' contains a comma or newline", label);
+    if (timeline_path && interval_ms == 0)
+        usage_error("--timeline needs sampling: give --interval a value above 0");
+
+    /* Open the output files first: better to refuse now than after a long run. */
+    FILE *out = csv ? stdout : stderr, *timeline = NULL;
+    if (out_path && !(out = fopen(out_path, "w")))
+        die_errno(out_path);
+    if (timeline_path && !(timeline = fopen(timeline_path, "w")))
+        die_errno(timeline_path);
+
+    struct measure_opts mo = { .sample_ms = interval_ms };
+    struct measure_result r;
+    if (measure_run(cmd, &mo, &r) == -1)
+        die_errno("measure_run");
+    if (r.exec_errno) {
+        /* Like env(1): 127 for "not found", 126 for "found but cannot run". */
+        int e = r.exec_errno;
+        fprintf(stderr, "%s: execvp %s: %s\n", prog_name, cmd[0], strerror(e));
+        measure_free(&r);
+        return e == ENOENT ? 127 : 126;
+    }
+
+    if (csv)
+        print_csv(out, label, &r);
+    else
+        print_prose(out, cmd, &r, interval_ms);
+    if (timeline) {
+        csv_header(timeline);
+        for (size_t i = 0; i < r.nsamples; i++) {
+            char variant[32];
+            snprintf(variant, sizeof variant, "cpu%d", r.samples[i].cpu);
+            csv_row(timeline, "timeline", variant, r.samples[i].t_s, "busy",
+                    r.samples[i].busy_pct, "%");
+        }
+        if (fclose(timeline) != 0)
+            die_errno(timeline_path);
+    }
+    if (out != stdout && out != stderr && fclose(out) != 0)
+        die_errno(out_path);
+    fflush(stdout);
+
+    int status = r.wstatus;
+    measure_free(&r);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}

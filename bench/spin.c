@@ -1,0 +1,128 @@
+/* spin.c (bench) - cores used by 1..2x(CPUs) busy workers: C threads, C processes,
+ *                  Python threads, Python processes
+ *
+ * Each point runs one command under measure_run() - demos/threads/spin for C, the peer
+ * bench/peers/gil_spin.py for Python - and records cores used = (user + sys) / wall for
+ * the whole command, start-up included. C workers should follow the ideal line
+ * min(N, CPUs); Python threads stay near 1 whatever N is (the GIL); Python processes
+ * follow C, a little lower from the interpreter's ~30 ms start-up in every run.
+ */
+#include "core.h"
+#include "harness.h"
+#include "measure.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef PEERS_DIR
+#define PEERS_DIR "bench/peers"
+#endif
+
+static double seconds = -1;                 /* --seconds; by default 0.5 quick, 2 full */
+static const char *peers_dir = PEERS_DIR;   /* --peers */
+static const char *python = "python3";      /* --python */
+static char spin_path[PATH_MAX];            /* the spin demo, beside this binary */
+
+static int flag(const char *name, const char *value)
+{
+    if (!strcmp(name, "--seconds"))
+        seconds = parse_double(name, value, 0.01, 600);
+    else if (!strcmp(name, "--peers"))
+        peers_dir = value;
+    else if (!strcmp(name, "--python"))
+        python = value;
+    else
+        return 0;
+    return 1;
+}
+
+static const char *variants[] = { "c-threads", "c-processes", "py-threads", "py-processes" };
+
+static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
+{
+    (void)o;
+    long xs[64];
+    size_t nx = bench_steps(2L * cpu_count(), cpu_count(), xs, 64), n = 0;
+    for (size_t v = 0; v < sizeof variants / sizeof *variants; v++)
+        for (size_t i = 0; i < nx && n < max; i++)
+            pts[n++] = (struct bench_point){ variants[v], (double)xs[i] };
+    return n;
+}
+
+static int run(const struct bench_point *p, const struct bench_opts *o, double *values)
+{
+    char n[32], secs[32], script[PATH_MAX];
+    snprintf(n, sizeof n, "%ld", (long)p->x);
+    snprintf(secs, sizeof secs, "%g", seconds > 0 ? seconds : o->full ? 2.0 : 0.5);
+    snprintf(script, sizeof script, "%s/gil_spin.py", peers_dir);
+    const char *how = strstr(p->variant, "threads") ? "--threads" : "--processes";
+    char *c_cmd[] = { spin_path, (char *)how, n, "--seconds", secs, NULL };
+    char *py_cmd[] = { (char *)python, script, (char *)how, n, "--seconds", secs, NULL };
+    int is_py = !strncmp(p->variant, "py-", 3);
+
+    if (is_py && access(script, R_OK) != 0) {
+        fprintf(stderr, "spin: %s: %s - Python points skipped\n", script, strerror(errno));
+        return 1;
+    }
+    struct measure_opts mo = { .sample_ms = 0, .quiet = 1 };
+    struct measure_result r;
+    if (measure_run(is_py ? py_cmd : c_cmd, &mo, &r) == -1) {
+        fprintf(stderr, "spin: measure_run: %s\n", strerror(errno));
+        return -1;
+    }
+    int status = r.wstatus, exec_errno = r.exec_errno;
+    values[0] = r.cores_used;
+    values[1] = (double)r.ivcsw;
+    measure_free(&r);
+    if (exec_errno) {
+        fprintf(stderr, "spin: cannot run %s: %s%s\n", is_py ? python : spin_path,
+                strerror(exec_errno), is_py ? " - Python points skipped" : "");
+        return is_py ? 1 : -1;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char buf[128];
+        fprintf(stderr, "spin: %s %s %s: %s\n", p->variant, how, n,
+                describe_status(status, buf, sizeof buf));
+        return -1;
+    }
+    return 0;
+}
+
+static const struct bench_def def = {
+    .name = "spin",
+    .usage =
+        "spin (bench) - cores used by N busy workers as C threads, C processes, Python\n"
+        "               threads and Python processes, N = 1 .. 2 x CPUs\n"
+        "\n"
+        "Usage: bench_spin [--seconds S] [--peers DIR] [--python PATH] [common flags]\n"
+        "  --seconds S      how long each run spins (default 0.5 quick, 2 full)\n"
+        "  --peers DIR      where gil_spin.py is (default: the source tree's bench/peers)\n"
+        "  --python PATH    the Python interpreter (default: python3 from PATH)\n",
+    .metrics = { { "cores_used", "cores" }, { "ivcsw", "switches" } },
+    .nmetrics = 2,
+    .default_repeats_quick = 3,
+    .default_repeats_full = 5,
+    .default_warmup = 0,
+    .flag = flag,
+    .plan = plan,
+    .run = run,
+};
+
+int main(int argc, char **argv)
+{
+    /* The spin demo is built into the same folder as this bench. */
+    ssize_t len = readlink("/proc/self/exe", spin_path, sizeof spin_path - 1);
+    if (len <= 0)
+        snprintf(spin_path, sizeof spin_path, "spin");
+    else {
+        spin_path[len] = '\0';
+        char *slash = strrchr(spin_path, '/');
+        snprintf(slash + 1, sizeof spin_path - (size_t)(slash + 1 - spin_path), "spin");
+    }
+    return bench_main(argc, argv, &def);
+}

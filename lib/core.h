@@ -1,0 +1,90 @@
+/* core.h - the little every program in the suite shares
+ *
+ * Errors:  die_errno("fork") prints "prog: fork: Resource temporarily unavailable" and exits 1.
+ *          pthread_* functions return their error instead of setting errno, so they get
+ *          die_code("pthread_create", s). A child between fork() and exec() uses
+ *          die_child_errno(), which calls _exit() so the parent's stdio buffers are not
+ *          flushed twice. Usage mistakes go to usage_error() and exit 2.
+ * Flags:   every program answers --help with its purpose and usage on stdout (exit 0); a bad
+ *          flag or value is named on stderr (exit 2). parse_long() and parse_double() check the
+ *          whole string and the range, so "--threads 3x" or "--threads 0" is refused, not guessed.
+ * Clocks:  now_ns() reads CLOCK_MONOTONIC, which never jumps when the wall clock is set.
+ * CPUs:    cpu_count() counts the CPUs this process may run on (taskset shrinks it);
+ *          pin_to_cpu() moves the calling thread onto one of them.
+ * Results: csv_header() and csv_row() print the suite's one result format,
+ *          bench,variant,x,metric,value,unit - one measured number per line.
+ */
+#ifndef CORE_H
+#define CORE_H
+
+#define _GNU_SOURCE 1
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdnoreturn.h>
+#include <time.h>
+
+/* The program's name for messages; set it once with prog_init(argv[0]). */
+extern const char *prog_name;
+void prog_init(const char *argv0);
+
+/* A CHECK that, unlike assert(), survives -DNDEBUG: a failed self-check prints where it
+ * failed and what was false, then aborts. Use it for invariants, never for input. */
+#define CHECK(expr) \
+    ((expr) ? (void)0 : check_failed(__FILE__, __LINE__, #expr))
+noreturn void check_failed(const char *file, int line, const char *expr);
+
+/* Report a failed call and exit(1). Each names the call so the reader knows what broke. */
+noreturn void die_errno(const char *call);                 /* uses errno */
+noreturn void die_code(const char *call, int code);        /* pthread-style returned code */
+noreturn void die_child_errno(const char *call);           /* _exit(127) after fork() */
+noreturn void die_msg(const char *fmt, ...)                /* anything else, printf-style */
+    __attribute__((format(printf, 1, 2)));
+
+/* A bad flag or value: "prog: <message>" and "Try 'prog --help'." on stderr, exit 2. */
+noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* After getopt_long() has printed its own complaint (unknown option, missing value):
+ * "Try 'prog --help'." on stderr, exit 2. */
+noreturn void usage_try_help(void);
+
+/* Print `text` (purpose and usage, ready to read) on stdout and exit 0. */
+noreturn void usage_exit(const char *text);
+
+/* Parse all of `s` as a number within [min, max], or usage_error() naming `flag`. */
+long parse_long(const char *flag, const char *s, long min, long max);
+double parse_double(const char *flag, const char *s, double min, double max);
+
+/* Nanoseconds on the monotonic clock: for intervals only, never for dates. */
+static inline int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Sleep for `ns` nanoseconds, resuming after signal interruptions. */
+void sleep_ns(int64_t ns);
+
+/* The CPUs this process may run on (its affinity mask), at least 1. */
+int cpu_count(void);
+
+/* The id of the k-th CPU in this process's affinity mask (k wraps around), or -1. */
+int cpu_id(int k);
+
+/* Pin the calling thread to CPU `cpu`. Returns 0, or an errno value (e.g. EINVAL
+ * when that CPU is not available) so the caller can decide whether to degrade. */
+int pin_to_cpu(int cpu);
+
+/* "exited with status 3" or "killed by signal 11 (SIGSEGV: Segmentation fault)", written
+ * into buf (size bytes) for a status from wait()/waitpid(); returns buf. */
+const char *describe_status(int wstatus, char *buf, size_t size);
+
+/* The result format. csv_header() prints the fixed header line; csv_row() prints one
+ * measured value. Both write to `f` (stdout for results, a file for raw repeats).
+ * Values are printed with enough digits to round-trip; NaN and infinities are refused. */
+void csv_header(FILE *f);
+void csv_row(FILE *f, const char *bench, const char *variant, double x,
+             const char *metric, double value, const char *unit);
+
+#endif

@@ -1,0 +1,179 @@
+/* harness.c - flags, repeats, statistics and output for every bench (contract in harness.h) */
+#include "core.h"
+#include "harness.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of v[0..n-1] (sorts v in place); the mean of the two middle values when n is even. */
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void print_usage(const struct bench_def *def)
+{
+    fputs(def->usage, stdout);
+    fputs("\nCommon bench flags:\n"
+          "  --quick          few points, few repeats: the default, minutes for all benches\n"
+          "  --full           every point, more repeats\n"
+          "  --repeat N       measured runs per point (median, min and max are reported)\n"
+          "  --warmup N       runs per point thrown away before measuring\n"
+          "  --variant NAME   measure only this series\n"
+          "  --raw FILE       also write every repeat's value to FILE\n"
+          "  --list           print the planned points and exit\n"
+          "  --help           this text\n"
+          "\nOutput: CSV rows bench,variant,x,metric,value,unit on stdout; progress on stderr.\n",
+          stdout);
+    exit(EXIT_SUCCESS);
+}
+
+int bench_main(int argc, char **argv, const struct bench_def *def)
+{
+    prog_init(argv[0]);
+    struct bench_opts o = { .repeats = 0, .warmup = def->default_warmup };
+    const char *raw_path = NULL;
+    int list = 0, repeats_set = 0;
+
+    for (int i = 1; i < argc; i++) {
+        char *arg = argv[i], *value = NULL;
+        if (strncmp(arg, "--", 2) != 0)
+            usage_error("unexpected argument '%s'", arg);
+        char *eq = strchr(arg, '=');
+        if (eq) {                        /* --name=value */
+            *eq = '\0';
+            value = eq + 1;
+        }
+        const char *name = arg;
+        int takes_value = strcmp(name, "--repeat") == 0 || strcmp(name, "--warmup") == 0 ||
+                          strcmp(name, "--variant") == 0 || strcmp(name, "--raw") == 0;
+        if (!strcmp(name, "--help"))
+            print_usage(def);
+        else if (!strcmp(name, "--quick") && !value)
+            o.full = 0;
+        else if (!strcmp(name, "--full") && !value)
+            o.full = 1;
+        else if (!strcmp(name, "--list") && !value)
+            list = 1;
+        else {
+            if (!value) {
+                if (i + 1 >= argc)
+                    usage_error("%s needs a value", name);
+                value = argv[++i];
+            }
+            if (!strcmp(name, "--repeat")) {
+                o.repeats = (int)parse_long(name, value, 1, 1000);
+                repeats_set = 1;
+            } else if (!strcmp(name, "--warmup"))
+                o.warmup = (int)parse_long(name, value, 0, 1000);
+            else if (!strcmp(name, "--variant"))
+                o.variant = value;
+            else if (!strcmp(name, "--raw"))
+                raw_path = value;
+            else if (takes_value || !def->flag || !def->flag(name, value))
+                usage_error("unknown flag '%s'", name);
+        }
+    }
+    if (!repeats_set)
+        o.repeats = o.full ? def->default_repeats_full : def->default_repeats_quick;
+
+    static struct bench_point points[BENCH_MAX_POINTS];
+    size_t npoints = def->plan(points, BENCH_MAX_POINTS, &o);
+    size_t matched = 0;
+    for (size_t i = 0; i < npoints; i++)
+        if (!o.variant || !strcmp(o.variant, points[i].variant))
+            matched++;
+    if (o.variant && matched == 0)
+        usage_error("--variant: no series named '%s'", o.variant);
+    if (list) {
+        for (size_t i = 0; i < npoints; i++)
+            if (!o.variant || !strcmp(o.variant, points[i].variant))
+                printf("%s %g\n", points[i].variant, points[i].x);
+        return EXIT_SUCCESS;
+    }
+
+    FILE *raw = NULL;
+    if (raw_path) {
+        raw = fopen(raw_path, "w");
+        if (!raw)
+            die_errno(raw_path);   /* e.g. "bench: results/x/spin.raw.csv: No such file..." */
+        csv_header(raw);
+    }
+    csv_header(stdout);
+
+    int failed = 0;
+    size_t done = 0;
+    double *vals = malloc(sizeof(double) * (size_t)o.repeats * BENCH_MAX_METRICS);
+    if (!vals)
+        die_errno("malloc");
+    for (size_t i = 0; i < npoints; i++) {
+        const struct bench_point *p = &points[i];
+        if (o.variant && strcmp(o.variant, p->variant))
+            continue;
+        done++;
+        double one[BENCH_MAX_METRICS];
+        int verdict = 0;                  /* 0 measured, 1 skipped, -1 failed */
+        for (int w = 0; w < o.warmup && verdict == 0; w++)
+            verdict = def->run(p, &o, one);
+        for (int r = 0; r < o.repeats && verdict == 0; r++) {
+            if ((verdict = def->run(p, &o, one)) != 0)
+                break;
+            for (int m = 0; m < def->nmetrics; m++) {
+                vals[m * o.repeats + r] = one[m];
+                if (raw)
+                    csv_row(raw, def->name, p->variant, p->x, def->metrics[m].name, one[m],
+                            def->metrics[m].unit);
+            }
+        }
+        if (verdict != 0) {
+            fprintf(stderr, "  [%zu/%zu] %s x=%g: %s\n", done, matched, p->variant, p->x,
+                    verdict > 0 ? "skipped" : "FAILED");
+            if (verdict < 0)
+                failed = 1;
+            continue;
+        }
+        fprintf(stderr, "  [%zu/%zu] %s x=%g:", done, matched, p->variant, p->x);
+        for (int m = 0; m < def->nmetrics; m++) {
+            const struct bench_metric *mt = &def->metrics[m];
+            double *v = &vals[m * o.repeats];
+            double med = median(v, o.repeats);   /* sorted now: v[0] is min, v[n-1] max */
+            char name[128];
+            csv_row(stdout, def->name, p->variant, p->x, mt->name, med, mt->unit);
+            snprintf(name, sizeof name, "%s_min", mt->name);
+            csv_row(stdout, def->name, p->variant, p->x, name, v[0], mt->unit);
+            snprintf(name, sizeof name, "%s_max", mt->name);
+            csv_row(stdout, def->name, p->variant, p->x, name, v[o.repeats - 1], mt->unit);
+            fprintf(stderr, " %s %.4g %s (min %.4g, max %.4g)", mt->name, med, mt->unit, v[0],
+                    v[o.repeats - 1]);
+        }
+        fputc('\n', stderr);
+        fflush(stdout);
+    }
+    free(vals);
+    if (raw && fclose(raw) != 0)
+        die_errno(raw_path);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+size_t bench_steps(long max, long must, long *out, size_t cap)
+{
+    size_t n = 0;
+    for (long x = 1; x <= max && n < cap; x++) {
+        /* Every x up to 8; past that the powers of two and the points half-way between
+         * them (12, 24, 48...), which look evenly spaced on a log axis. */
+        long odd = x;
+        while (odd % 2 == 0)
+            odd /= 2;
+        if (max <= 8 || x <= 4 || odd == 1 || odd == 3 || x == must || x == max)
+            out[n++] = x;
+    }
+    return n;
+}

@@ -1,0 +1,59 @@
+#!/bin/sh
+# deps.sh - check for what the suite needs and install what is missing (Debian packages).
+#
+# Usage: scripts/deps.sh [build|bench]
+#   build  the compiler, cmake, pkg-config, libuv, gnuplot and python3 (the default)
+#   bench  also the peers benchmarks compare against, where Debian has them: perf
+#          (linux-perf). A peer that cannot be installed is reported; its bench says so.
+# As root, missing packages are installed with apt-get; otherwise the one command to run
+# is printed and the script exits 2. Nothing is downloaded except Debian packages.
+set -u
+want=${1:-build}
+case $want in build|bench) ;; *) echo "usage: scripts/deps.sh [build|bench]" >&2; exit 2;; esac
+
+missing=""
+need() {   # need PACKAGE TEST...: PACKAGE is missing unless the test command succeeds
+    pkg=$1; shift
+    "$@" >/dev/null 2>&1 || missing="$missing $pkg"
+}
+need gcc         command -v cc
+need libc6-dev   test -e /usr/include/stdio.h
+need cmake       command -v cmake
+need make        command -v make
+need pkg-config  command -v pkg-config
+need libuv1-dev  pkg-config --exists libuv
+need gnuplot-nox command -v gnuplot
+need python3     command -v python3
+need procps      command -v ps
+
+optional=""
+if [ "$want" = bench ]; then
+    command -v perf >/dev/null 2>&1 || optional="$optional linux-perf"
+fi
+
+[ -z "$missing$optional" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+    if [ -n "$missing" ]; then
+        echo "deps: missing:$missing" >&2
+        echo "deps: run this once as root, then try again:" >&2
+        echo "    apt-get update && apt-get install -y --no-install-recommends$missing$optional" >&2
+        exit 2
+    fi
+    echo "deps: optional peers not installed:$optional (their benches will say skipped)" >&2
+    exit 0
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "deps: installing$missing$optional" >&2
+apt-get update -qq || { echo "deps: apt-get update failed" >&2; exit 1; }
+if [ -n "$missing" ]; then
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
+        { echo "deps: apt-get install$missing failed" >&2; exit 1; }
+fi
+for pkg in $optional; do
+    apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null 2>&1 ||
+        echo "deps: optional $pkg is not available here; benches that use it will say skipped" >&2
+done
+exit 0

@@ -1,0 +1,53 @@
+"""Every bench binary listed in bench/benches.txt runs with the smallest settings, exits 0
+and prints well-formed CSV: the exact header, six fields, finite numbers, a median, min
+and max per point with min <= median <= max, and --raw holding one row per repeat."""
+import os
+import subprocess
+import tempfile
+from testlib import SRC, check, done, parse_csv, program, run
+
+# The tiniest run of each bench: extra flags to keep it short (add a line per new bench).
+TINY = {
+    "spin": ["--seconds", "0.02"],
+}
+
+with open(os.path.join(SRC, "bench", "benches.txt")) as f:
+    benches = [l.split()[0] for l in f if l.strip() and not l.startswith("#")]
+check(len(benches) >= 1, "bench/benches.txt lists benches")
+
+for b in benches:
+    exe = program(f"bench_{b}")
+    check(os.access(exe, os.X_OK), f"bench_{b} is built")
+    r = run([exe, "--list"])
+    check(r.returncode == 0 and r.stdout.strip(), f"bench_{b} --list plans points", r.stderr)
+    with tempfile.NamedTemporaryFile("r", suffix=".csv") as raw:
+        r = run([exe, "--repeat", "2", "--raw", raw.name] + TINY.get(b, []), timeout=300)
+        check(r.returncode == 0, f"bench_{b} exits 0", r.stderr[-2000:])
+        try:
+            rows, raw_rows = parse_csv(r.stdout), parse_csv(raw.read())
+        except ValueError as e:
+            check(False, f"bench_{b} prints well-formed CSV", str(e))
+            continue
+    check(len(rows) > 0 and all(row["bench"] == b for row in rows),
+          f"bench_{b} rows are named {b}")
+    medians = [row for row in rows if not row["metric"].endswith(("_min", "_max"))]
+    ok = True
+    for m in medians:
+        lo = [x["value"] for x in rows if x["metric"] == m["metric"] + "_min"
+              and x["variant"] == m["variant"] and x["x"] == m["x"]]
+        hi = [x["value"] for x in rows if x["metric"] == m["metric"] + "_max"
+              and x["variant"] == m["variant"] and x["x"] == m["x"]]
+        ok &= len(lo) == 1 and len(hi) == 1 and lo[0] <= m["value"] <= hi[0]
+    check(ok, f"bench_{b}: every median has a min and max around it")
+    check(len(raw_rows) == 2 * len(medians), f"bench_{b} --raw holds every repeat",
+          f"{len(raw_rows)} raw rows for {len(medians)} medians x 2 repeats")
+    check(all(row["value"] >= 0 for row in medians), f"bench_{b} values are non-negative")
+
+# The harness refuses what it cannot do.
+r = run([program("bench_spin"), "--variant", "no-such-series"])
+check(r.returncode == 2 and "no-such-series" in r.stderr, "an unknown --variant is refused",
+      r.stderr)
+r = run([program("bench_spin"), "--raw", "/no/such/dir/x.csv", "--seconds", "0.01"])
+check(r.returncode == 1 and "/no/such/dir/x.csv" in r.stderr,
+      "an unwritable --raw file is named with the reason", r.stderr)
+done()

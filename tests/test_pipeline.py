@@ -1,0 +1,58 @@
+"""The CSV -> chart -> report path of `make bench`, on fixture CSV files: every chart of a
+bench that ran is drawn as SVG and PNG and listed in report.md with its reading; a chart
+that cannot be drawn makes the report fail; a folder whose machine.json is another
+machine's is never reused."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from testlib import SRC, check, done, run
+
+FIX = os.path.join(SRC, "tests", "fixtures", "results-2c")
+charts = os.path.join(SRC, "scripts", "charts.sh")
+report = os.path.join(SRC, "scripts", "report.py")
+
+with tempfile.TemporaryDirectory() as tmp:
+    d = os.path.join(tmp, "vm-2c-test")
+    shutil.copytree(FIX, d)
+    r = run([charts, d])
+    check(r.returncode == 0, "charts.sh draws the fixture results", r.stderr)
+    benches = [f[:-4] for f in os.listdir(FIX) if f.endswith(".csv") and not f.endswith(".raw.csv")]
+    plots = [p[:-3] for p in os.listdir(os.path.join(SRC, "bench", "plots"))
+             if p.endswith(".gp") and p != "common.gp"]
+    expected = [p for p in plots if p.split("-")[0] in benches]
+    check(len(expected) >= 1, "the fixture has data for at least one chart")
+    for chart in expected:
+        for ext in ("svg", "png"):
+            path = os.path.join(d, f"{chart}.{ext}")
+            check(os.path.exists(path) and os.path.getsize(path) > 1000,
+                  f"{chart}.{ext} is drawn")
+        with open(os.path.join(d, f"{chart}.svg")) as f:
+            check("<svg" in f.read(2000), f"{chart}.svg is an SVG file")
+    r = run(["python3", report, d])
+    check(r.returncode == 0, "report.py writes the report", r.stderr)
+    with open(os.path.join(d, "report.md")) as f:
+        md = f.read()
+    for chart in expected:
+        check(f"]({chart}.svg)" in md, f"report.md shows {chart}")
+    check("Intel" in md and "6.1.0-test" in md, "report.md describes the machine", md[:800])
+    check("reached" in md, "report.md has the spin reading computed from the data", md)
+
+    # A missing chart is an error, not a shorter report.
+    os.remove(os.path.join(d, f"{expected[0]}.png"))
+    r = run(["python3", report, d])
+    check(r.returncode == 1 and f"{expected[0]}.png is missing" in r.stderr,
+          "report.py fails when a chart is missing", r.stderr)
+
+    # Another machine's folder is never reused.
+    name = subprocess.run(["python3", os.path.join(SRC, "scripts", "machine.py"), "name", tmp],
+                          capture_output=True, text=True).stdout.strip()
+    os.makedirs(os.path.join(tmp, name))
+    with open(os.path.join(tmp, name, "machine.json"), "w") as f:
+        json.dump({"fingerprint": "someone-else"}, f)
+    other = subprocess.run(["python3", os.path.join(SRC, "scripts", "machine.py"), "name", tmp],
+                           capture_output=True, text=True).stdout.strip()
+    check(other == name + "-2", f"a folder holding another machine's results is not reused "
+          f"({name} -> {other})")
+done()

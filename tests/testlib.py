@@ -1,0 +1,81 @@
+"""testlib.py - the little every test script shares.
+
+Each test is a plain Python script that CTest runs; it exits 0 when every check held and
+1 (after printing what failed) otherwise. Programs come from $BIN_DIR (build/bin), sources
+from $SRC_DIR. Tests check behaviour - exit codes, exact outputs, sums, formats - never
+how long something took.
+"""
+import csv
+import io
+import math
+import os
+import subprocess
+import sys
+
+BIN = os.environ.get("BIN_DIR", os.path.join(os.path.dirname(__file__), "..", "build", "bin"))
+SRC = os.environ.get("SRC_DIR", os.path.join(os.path.dirname(__file__), ".."))
+PYTHON = sys.executable or "python3"
+
+_failures = []
+
+
+def program(name):
+    """Path of a built program."""
+    return os.path.join(BIN, name)
+
+
+def run(args, timeout=60, input=None, env=None):
+    """Run args (a list), return CompletedProcess with text stdout/stderr. Never hangs:
+    a run past `timeout` seconds is killed and counted as a failure by the caller."""
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout,
+                          input=input, env=env)
+
+
+def check(cond, what, detail=""):
+    """Record one check; print it either way so a failing log reads top to bottom."""
+    status = "ok  " if cond else "FAIL"
+    print(f"{status} {what}" + (f"\n     {detail}" if (detail and not cond) else ""))
+    if not cond:
+        _failures.append(what)
+    return cond
+
+
+def parse_csv(text, header="bench,variant,x,metric,value,unit"):
+    """Parse the suite's CSV format strictly: the exact header, six fields a row, numeric
+    and finite x and value. Returns a list of dicts; raises ValueError when malformed."""
+    lines = text.strip("\n").split("\n")
+    if not lines or lines[0] != header:
+        raise ValueError(f"bad header: {lines[0] if lines else '(empty)'!r}")
+    rows = []
+    for rec in csv.reader(io.StringIO("\n".join(lines[1:]))):
+        if len(rec) != 6:
+            raise ValueError(f"row has {len(rec)} fields: {rec}")
+        row = dict(zip(header.split(","), rec))
+        for key in ("x", "value"):
+            row[key] = float(row[key])
+            if not math.isfinite(row[key]):
+                raise ValueError(f"{key} is not finite: {rec}")
+        if not row["bench"] or not row["variant"] or not row["metric"] or not row["unit"]:
+            raise ValueError(f"empty field: {rec}")
+        rows.append(row)
+    return rows
+
+
+def metric(rows, name, variant=None):
+    """The value of metric `name` (the only row with that name, optionally in `variant`)."""
+    found = [r["value"] for r in rows if r["metric"] == name
+             and (variant is None or r["variant"] == variant)]
+    if len(found) != 1:
+        raise KeyError(f"{len(found)} rows for metric {name!r}")
+    return found[0]
+
+
+def done():
+    """Exit with the verdict of every check made."""
+    if _failures:
+        print(f"\n{len(_failures)} check(s) failed:")
+        for f in _failures:
+            print(f"  - {f}")
+        sys.exit(1)
+    print("\nall checks passed")
+    sys.exit(0)
