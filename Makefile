@@ -5,6 +5,7 @@
 #   make test SANITIZE=thread    the TSan-labelled tests under ThreadSanitizer (build-thread/)
 #   make bench [FULL=1]  run every benchmark; results, charts, report in results/<machine>/
 #   make charts RESULTS=results/<machine>   redraw charts and report from a results folder
+#   make docs           refresh the code quoted in docs/ from the source markers
 #   make clean
 SANITIZE ?=
 FULL ?= 0
@@ -15,7 +16,7 @@ BUILD := build$(if $(SANITIZE),-$(SANITIZE))
 # pass runs only the tests labelled tsan.
 CTEST_LABELS := $(if $(filter thread,$(SANITIZE)),-L tsan)
 
-.PHONY: all build deps test bench charts clean
+.PHONY: all build deps test bench charts docs clean
 
 all: build
 
@@ -39,6 +40,9 @@ charts:
 	@test -n "$(RESULTS)" || { echo "make charts: give RESULTS=results/<machine>" >&2; exit 2; }
 	@scripts/deps.sh build
 	@scripts/charts.sh $(RESULTS) && python3 scripts/report.py $(RESULTS)
+
+docs:
+	@python3 scripts/snippets.py
 
 clean:
 	rm -rf build build-address build-thread

@@ -83,6 +83,62 @@ noreturn void usage_exit(const char *text)
     exit(EXIT_SUCCESS);
 }
 
+/* ---- checked wrappers ------------------------------------------------------------- */
+
+void *xmalloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (!p)
+        die_errno("malloc");
+    return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        die_errno("calloc");
+    return p;
+}
+
+pid_t xfork(void)
+{
+    pid_t pid = fork();
+    if (pid == -1)
+        die_errno("fork");
+    return pid;
+}
+
+void xpipe(int fds[2])
+{
+    if (pipe(fds) == -1)
+        die_errno("pipe");
+}
+
+pid_t xwaitpid(pid_t pid, int *wstatus, int options)
+{
+    pid_t r;
+    while ((r = waitpid(pid, wstatus, options)) == -1 && errno == EINTR)
+        ;
+    if (r == -1)
+        die_errno("waitpid");
+    return r;
+}
+
+void xpthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+    int s = pthread_create(t, attr, fn, arg);
+    if (s != 0)
+        die_code("pthread_create", s);
+}
+
+void xpthread_join(pthread_t t, void **ret)
+{
+    int s = pthread_join(t, ret);
+    if (s != 0)
+        die_code("pthread_join", s);
+}
+
 /* ---- flags -------------------------------------------------------------------------- */
 
 long parse_long(const char *flag, const char *s, long min, long max)

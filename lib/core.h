@@ -20,7 +20,9 @@
 #define _GNU_SOURCE 1
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <stdnoreturn.h>
 #include <time.h>
 
@@ -40,6 +42,17 @@ noreturn void die_code(const char *call, int code);        /* pthread-style retu
 noreturn void die_child_errno(const char *call);           /* _exit(127) after fork() */
 noreturn void die_msg(const char *fmt, ...)                /* anything else, printf-style */
     __attribute__((format(printf, 1, 2)));
+
+/* Checked wrappers for the calls every chapter makes: each returns what the call returns
+ * and, on failure, exits through die_errno()/die_code() naming the call. The first demos
+ * spell their checks out; later code uses these. */
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+pid_t xfork(void);
+void xpipe(int fds[2]);
+pid_t xwaitpid(pid_t pid, int *wstatus, int options);   /* retries on EINTR */
+void xpthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
+void xpthread_join(pthread_t t, void **ret);
 
 /* A bad flag or value: "prog: <message>" and "Try 'prog --help'." on stderr, exit 2. */
 noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -53,8 +53,9 @@ int main(int argc, char **argv)
     if (flush)
         fflush(stdout);
 
-    /* [snippet:fork] One call, two returns. The checks are spelled out here, once; later
-     * demos use the helpers in lib/core.h. */
+    /* [snippet:fork] */
+    /* One call, two returns. The check is spelled out here, once; later demos use the
+     * checked helpers in lib/core.h (xfork and friends). */
     pid_t pid = fork();
     if (pid == -1) {
         die_errno("fork");

@@ -32,18 +32,10 @@ static const char usage_text[] =
     "                  (N - i) * MS ms\n"
     "  --help          this text\n";
 
-/* fork() with the error check every caller would otherwise repeat. */
-static pid_t xfork(void)
-{
-    pid_t pid = fork();
-    if (pid == -1)
-        die_errno("fork");
-    return pid;
-}
-
 /* What a child does: "work" (sleep, standing in for real work) and leave with status
  * i, or crash if asked to. _exit() rather than exit(): the child must not run the
  * parent's atexit handlers or flush the parent's stdio buffers a second time. */
+/* [snippet:child] */
 static void child_main(long i, long n, long ms, long crash)
 {
     sleep_ns((n - i) * ms * 1000000);
@@ -51,6 +43,7 @@ static void child_main(long i, long n, long ms, long crash)
         abort();                  /* raises SIGABRT: the process dies by a signal */
     _exit((int)(i % 256));        /* only the low 8 bits of an exit status survive */
 }
+/* [/snippet:child] */
 
 int main(int argc, char **argv)
 {
@@ -88,27 +81,24 @@ int main(int argc, char **argv)
     if (crash >= n)
         usage_error("--crash: there is no child %ld among %ld", crash, n);
 
-    pid_t *pids = calloc((size_t)n, sizeof *pids);
-    if (!pids)
-        die_errno("calloc");
+    pid_t *pids = xcalloc((size_t)n, sizeof *pids);
 
     printf("parent %d: starting %ld children\n", (int)getpid(), n);
     fflush(stdout);               /* empty the buffer before the children copy it */
     for (long i = 0; i < n; i++) {
-        pids[i] = xfork();
+        pids[i] = xfork();        /* fork() with the check: lib/core.h */
         if (pids[i] == 0)
             child_main(i, n, ms, crash);       /* never returns */
         printf("parent: started child %ld as pid %d (works %ld ms, then %s)\n", i,
                (int)pids[i], (n - i) * ms, i == crash ? "aborts" : "exits");
     }
 
+    /* [snippet:join] */
     /* Join. waitpid(pid, ...) waits for that one child; waitpid(-1, ...) for any. */
     int failed = 0;
     for (long k = 0; k < n; k++) {
         int status;
-        pid_t pid = waitpid(join_any ? -1 : pids[k], &status, 0);
-        if (pid == -1)
-            die_errno("waitpid");
+        pid_t pid = xwaitpid(join_any ? -1 : pids[k], &status, 0);
         long i = 0;
         while (pids[i] != pid)    /* which child was that? */
             i++;
@@ -122,6 +112,7 @@ int main(int argc, char **argv)
         if (!WIFEXITED(status) || WEXITSTATUS(status) != i % 256)
             failed++;
     }
+    /* [/snippet:join] */
     printf("parent: all %ld children joined; %d did not exit normally\n", n, failed);
     free(pids);
     return EXIT_SUCCESS;

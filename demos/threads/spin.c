@@ -51,6 +51,7 @@ static int64_t deadline_ns;         /* when every worker stops, set before any s
 /* The busy loop: pure computation, no system call, no memory traffic - nothing that could
  * make the worker wait. It reads the clock only every 4096 rounds, so almost all of its
  * time is spent in the arithmetic. */
+/* [snippet:loop] */
 static void spin_until_deadline(struct slot *s)
 {
     uint64_t x = 88172645463325252u, loops = 0;
@@ -62,6 +63,7 @@ static void spin_until_deadline(struct slot *s)
     s->loops = loops;
     s->checksum = x;
 }
+/* [/snippet:loop] */
 
 static void *thread_main(void *arg)
 {
