@@ -49,26 +49,30 @@ noreturn void die_child_errno(const char *call)
     _exit(127);
 }
 
+/* "prog: <formatted message>\n" on stderr. */
+static void say(const char *fmt, va_list ap)
+{
+    fprintf(stderr, "%s: ", prog_name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 noreturn void die_msg(const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "%s: ", prog_name);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     exit(EXIT_FAILURE);
 }
 
 noreturn void usage_error(const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "%s: ", prog_name);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry '%s --help' for more information.\n", prog_name);
-    exit(2);
+    usage_try_help();
 }
 
 noreturn void usage_try_help(void)

@@ -8,6 +8,7 @@ set title sprintf('Cores used by N busy loops (%d CPUs): median of repeats, bars
 set xlabel 'busy workers N'
 set ylabel 'cores used = (user + sys) / wall'
 set xrange [0.5:STATS_max + 0.5]
+if (STATS_max <= 8) { set xtics 1 }
 set yrange [0:cpus * 1.15 + 0.2]
 ideal(x) = x < cpus ? x : cpus
 plot ideal(x) with lines dt 2 lw 1.5 lc rgb '#555555' title 'ideal: min(N, CPUs)', \

@@ -19,4 +19,7 @@ def reading(rows, machine):
         text += (f" However many threads it starts, Python never used more than "
                  f"{top['py-threads']:.2f} cores with threads (the GIL lets one run at a "
                  f"time); C threads reached {top['c-threads']:.2f} of {cpus}.")
+    if "py-processes" in at and "c-processes" in at and at["py-processes"] < at["c-processes"]:
+        text += (" Python processes fall a little short of C because each run's interpreter "
+                 "start-up, on one core, is counted in its wall time.")
     return text
