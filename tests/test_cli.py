@@ -12,6 +12,7 @@ BAD_VALUES = {
     "fork": ["extra-argument"],
     "shared_heap": ["--key", "weight"],
     "crash": ["--fault", "fpe"],
+    "queue": ["--via", "socket"],
 }
 
 programs = sorted(p for p in os.listdir(BIN) if os.access(os.path.join(BIN, p), os.X_OK))
