@@ -5,7 +5,7 @@ Checked from the records the readers print, not only from the program's summary.
 import collections
 import os
 import re
-from testlib import check, done, program, run
+from testlib import check, done, interrupt_after_first_line, program, run
 
 WRITERS, READERS, RECORDS = 3, 4, 400
 
@@ -59,4 +59,11 @@ for via in ("pipe", "mq"):
 r = run([program("queue"), "--writers", "1", "--readers", "1", "--records", "1000"])
 check(r.returncode == 0 and "corrupt: 0 (expected 0)" in r.stdout,
       "pipe: 1000 records of varying length arrive intact", r.stdout + r.stderr)
+
+# Ctrl-C in the middle of a long run: every process of the group ends, nothing is left.
+for via in ("pipe", "mq"):
+    code, out, left = interrupt_after_first_line(
+        [program("queue"), "--via", via, "--records", "10000000"])
+    check(code == -2, f"{via}: Ctrl-C stops the run (by SIGINT)", f"exit {code}: {out[-500:]}")
+    check(left == [], f"{via}: Ctrl-C leaves no process of the group behind", str(left))
 done()

@@ -6,7 +6,7 @@ import collections
 import os
 import re
 import tempfile
-from testlib import check, done, program, run
+from testlib import check, done, interrupt_after_first_line, program, run
 
 
 def records(path, final):
@@ -83,4 +83,15 @@ r = run([program("shared_heap"), "--seconds", "0.3", "--records", "50000"], time
 check(r.returncode == 0, "a timed run exits 0", r.stderr)
 leftover = [n for n in set(os.listdir("/dev/shm")) - before if n.startswith("shared_heap")]
 check(leftover == [], "no shared-memory object left in /dev/shm", str(leftover))
+
+# Ctrl-C: the whole group gets SIGINT; every process finishes its round, the parent reaps
+# the workers, checks the heap and exits - no process and no shared memory left behind.
+before = set(os.listdir("/dev/shm"))
+code, out, left = interrupt_after_first_line(
+    [program("shared_heap"), "--seconds", "60", "--records", "50000"])
+check(code == 0 and "- interrupted" in out, "Ctrl-C: the run stops early and cleanly", out)
+check("each record exactly once, heap in order: yes" in out, "Ctrl-C: the heap is intact", out)
+check(left == [], "Ctrl-C: no process of the group is left", str(left))
+leftover = [n for n in set(os.listdir("/dev/shm")) - before if n.startswith("shared_heap")]
+check(leftover == [], "Ctrl-C: no shared-memory object left in /dev/shm", str(leftover))
 done()
