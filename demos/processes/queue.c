@@ -169,9 +169,18 @@ static size_t pipe_receive(struct record *r)
  * and many readers may receive at once without a lock of ours. */
 static int mq_send_record(const struct record *r, size_t len)
 {
-    while (mq_send(mq, (const char *)r, len, 0) == -1)
+    /* A full queue makes mq_send() wait for a reader. Wait at most 10 s: if no reader is
+     * left to drain it, we must not wait forever. (mq_timedsend() takes an absolute time
+     * on the wall clock - the one place here where CLOCK_REALTIME is the right clock.) */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    while (mq_timedsend(mq, (const char *)r, len, 0, &until) == -1) {
+        if (errno == ETIMEDOUT)
+            return -1;
         if (errno != EINTR)
             die_errno("mq_send");
+    }
     return 0;
 }
 
@@ -189,7 +198,8 @@ static size_t mq_receive_record(struct record *r)
 }
 /* [/snippet:mq] */
 
-/* Send one record; -1 (errno EPIPE) when no reader is left to receive it. */
+/* Send one record; -1 when no reader is left to receive it (errno EPIPE for the pipe,
+ * ETIMEDOUT for the message queue). */
 static int send_record(const struct record *r, size_t len)
 {
     return via_mq ? mq_send_record(r, len) : pipe_send(r, len);
@@ -207,7 +217,7 @@ static void writer_main(uint32_t w)
     struct record r;
     for (uint32_t s = 0; s < (uint32_t)nrecords; s++)
         if (send_record(&r, make_record(&r, w, s)) == -1)
-            die_errno("write (pipe)");
+            die_errno(via_mq ? "mq_send" : "write (pipe)");
     _exit(0);
 }
 
