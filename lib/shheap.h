@@ -32,7 +32,7 @@
 
 struct shheap_record {
     uint32_t id;           /* the record's identity: 0 .. cap-1, never changes */
-    uint32_t tag;          /* its payload fingerprint, set once; a lost or mixed-up record shows */
+    uint32_t tag;          /* its payload's fingerprint, set once: shows a mixed-up record */
     uint16_t l, w, h;      /* a box: the volume key orders by l*w*h */
     uint16_t gen;          /* how many refreshes have replaced its measurements */
     uint64_t stamp;        /* the timestamp key: when it is next due */

@@ -68,11 +68,13 @@ static shheap_key_fn key = key_volume;
 
 /* What only this demo's processes share: a stop flag and per-worker counters, each on
  * its own cache line (MAP_SHARED memory, so the parent sees the children's counts). */
+struct worker_slot {
+    _Alignas(64) uint64_t ops;          /* pop + process + push rounds completed */
+};
+
 struct control {
     atomic_int stop;
-    struct {
-        _Alignas(64) uint64_t ops;      /* pop + process + push rounds completed */
-    } w[];
+    struct worker_slot w[];
 };
 
 static volatile sig_atomic_t interrupted;
@@ -119,7 +121,8 @@ static void worker_main(struct shheap *h, struct control *c, uint32_t k, long ma
     long pops = 0;
     char me[32];
     snprintf(me, sizeof me, "worker %u", k);
-    while (!atomic_load(&c->stop) && !interrupted && (max_ops == 0 || (long)c->w[k].ops < max_ops)) {
+    while (!atomic_load(&c->stop) && !interrupted &&
+           (max_ops == 0 || (long)c->w[k].ops < max_ops)) {
         lock_heap(h, me);
         pops++;
         uint32_t id = shheap_pop(h, k, k == 0 && pops == kill_at);
@@ -253,7 +256,7 @@ int main(int argc, char **argv)
     if (dump_prefix)
         dump(dump_prefix, "initial", h, 0);
 
-    size_t csize = sizeof(struct control) + (size_t)nworkers * sizeof(((struct control *)0)->w[0]);
+    size_t csize = sizeof(struct control) + (size_t)nworkers * sizeof(struct worker_slot);
     struct control *ctl = shared_map(csize);
     struct sigaction sa = { .sa_handler = on_sigint };
     sigemptyset(&sa.sa_mask);
