@@ -10,6 +10,9 @@ BAD_VALUES = {
     "spawn": ["--children", "many"],
     "measure": ["--interval", "-5", "--", "true"],
     "fork": ["extra-argument"],
+    "shared_heap": ["--key", "weight"],
+    "crash": ["--fault", "fpe"],
+    "queue": ["--via", "socket"],
 }
 
 programs = sorted(p for p in os.listdir(BIN) if os.access(os.path.join(BIN, p), os.X_OK))

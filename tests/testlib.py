@@ -79,3 +79,35 @@ def done():
         sys.exit(1)
     print("\nall checks passed")
     sys.exit(0)
+
+
+def interrupt_after_first_line(args, timeout=60):
+    """Start args in a new process group, wait for its first line of output, send SIGINT
+    to the whole group (what Ctrl-C in a terminal does), and wait for it to end. Returns
+    (returncode, stdout, processes of the group still alive afterwards)."""
+    import signal
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         start_new_session=True)
+    first = p.stdout.readline()
+    os.killpg(p.pid, signal.SIGINT)
+    try:
+        rest, _ = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        rest, _ = p.communicate()
+    left = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == p.pid and fields[0] != "Z":     # field 5: the group
+                left.append(int(entry))
+    for pid in left:                       # never leave them running, even on failure
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return p.returncode, first + rest, left

@@ -1,0 +1,218 @@
+/* heap.c (bench) - push+pop pairs per second on one shared heap against the number of
+ *                  processes: the shared-memory heap and seed 001's manager-served heap
+ *
+ * c-shm: P processes share lib/shheap.c's heap of 300 000 records in shared memory; each
+ * loops "lock, pop, unlock, new key, lock, push, unlock" - the shared_heap demo's worker
+ * without the demo's checks. py-manager: bench/peers/manager_heap.py, the seed's design: a
+ * BaseManager server process owns a Python heap and every pop and push is a round trip to
+ * it. x = P, 1 .. 2 x CPUs. Each run counts the pairs completed in a fixed window after
+ * every process is ready (set-up and heap building are outside the window).
+ * Expect: c-shm is flat or falls a little with P - one lock serialises every operation and
+ * its cache line moves between cores - and stays far above py-manager, whose every call
+ * is two context switches and a pickle each way.
+ */
+#include "core.h"
+#include "harness.h"
+#include "shared.h"
+#include "shheap.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef PEERS_DIR
+#define PEERS_DIR "bench/peers"
+#endif
+
+#define RECORDS 300000
+
+static double seconds = -1;                 /* --seconds; by default 0.3 quick, 1 full */
+static const char *peers_dir = PEERS_DIR;   /* --peers */
+static const char *python = "python3";      /* --python */
+
+static int flag(const char *name, const char *value)
+{
+    if (!strcmp(name, "--seconds"))
+        seconds = parse_double(name, value, 0.01, 600);
+    else if (!strcmp(name, "--peers"))
+        peers_dir = value;
+    else if (!strcmp(name, "--python"))
+        python = value;
+    else
+        return 0;
+    return 1;
+}
+
+static double window(const struct bench_opts *o)
+{
+    return seconds > 0 ? seconds : o->full ? 1.0 : 0.3;
+}
+
+static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
+{
+    (void)o;
+    static const char *variants[] = { "c-shm", "py-manager" };
+    long xs[64];
+    size_t nx = bench_steps(2L * cpu_count(), cpu_count(), xs, 64), n = 0;
+    for (size_t v = 0; v < 2; v++)
+        for (size_t i = 0; i < nx && n < max; i++)
+            pts[n++] = (struct bench_point){ variants[v], (double)xs[i] };
+    return n;
+}
+
+static uint64_t key_volume(const struct shheap_record *r)
+{
+    return (uint64_t)r->l * r->w * r->h;
+}
+
+struct start {
+    atomic_int ready, go, stop;
+    struct { _Alignas(64) uint64_t pairs; } w[SHHEAP_MAX_HANDS];
+};
+
+static void c_worker(struct shheap *h, struct start *st, uint32_t k)
+{
+    uint64_t x = 0x9e3779b97f4a7c15u * (k + 1), pairs = 0;
+    atomic_fetch_add(&st->ready, 1);
+    while (!atomic_load(&st->go))
+        ;
+    while (!atomic_load_explicit(&st->stop, memory_order_relaxed)) {
+        shheap_lock(h, key_volume);
+        uint32_t id = shheap_pop(h, k, 0);
+        shheap_unlock(h);
+        if (id != SHHEAP_NONE) {
+            struct shheap_record *r = &shheap_records(h)[id];
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            r->l = (uint16_t)(1 + x % 100), r->w = (uint16_t)(1 + (x >> 8) % 100),
+            r->h = (uint16_t)(1 + (x >> 16) % 100);
+            shheap_lock(h, key_volume);
+            shheap_push(h, key_volume, k);
+            shheap_unlock(h);
+        }
+        pairs++;
+    }
+    st->w[k].pairs = pairs;
+    _exit(0);
+}
+
+static int run_c(long procs, double secs, double *rate)
+{
+    size_t size = shheap_size(RECORDS);
+    struct shheap *h = shared_map(size);
+    struct start *st = shared_map(sizeof *st);
+    shheap_init(h, RECORDS, (uint32_t)procs);
+    uint64_t x = 88172645463325252u;
+    for (uint32_t i = 0; i < RECORDS; i++) {
+        struct shheap_record *r = &shheap_records(h)[i];
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        r->l = (uint16_t)(1 + x % 100), r->w = (uint16_t)(1 + (x >> 8) % 100),
+        r->h = (uint16_t)(1 + (x >> 16) % 100);
+    }
+    shheap_rebuild(h, key_volume);
+    fflush(NULL);
+    pid_t parent = getpid(), pids[SHHEAP_MAX_HANDS];
+    for (long k = 0; k < procs; k++)
+        if ((pids[k] = xfork()) == 0) {
+            die_with_parent(parent);
+            c_worker(h, st, (uint32_t)k);
+        }
+    while (atomic_load(&st->ready) < procs)
+        sleep_ns(100000);
+    int64_t t0 = now_ns();
+    atomic_store(&st->go, 1);
+    sleep_ns((int64_t)(secs * 1e9));
+    atomic_store(&st->stop, 1);
+    double elapsed = (double)(now_ns() - t0) / 1e9;
+    int failed = 0;
+    uint64_t pairs = 0;
+    for (long k = 0; k < procs; k++) {
+        int status;
+        xwaitpid(pids[k], &status, 0);
+        failed |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+        pairs += st->w[k].pairs;
+    }
+    shheap_lock(h, key_volume);
+    int valid = shheap_valid(h, key_volume) && h->n == RECORDS;
+    shheap_unlock(h);
+    shared_unmap(h, size);
+    shared_unmap(st, sizeof *st);
+    if (failed || !valid) {
+        fprintf(stderr, "heap: c-shm %ld: %s\n", procs,
+                failed ? "a worker failed" : "the heap lost its shape");
+        return -1;
+    }
+    *rate = (double)pairs / elapsed;
+    return 0;
+}
+
+/* Run the Python peer and read its "pairs_per_s=" line. */
+static int run_py(long procs, double secs, double *rate)
+{
+    char script[PATH_MAX], cmd[2 * PATH_MAX + 128], line[512];
+    snprintf(script, sizeof script, "%s/manager_heap.py", peers_dir);
+    if (access(script, R_OK) != 0) {
+        fprintf(stderr, "heap: %s: %s - Python points skipped\n", script, strerror(errno));
+        return 1;
+    }
+    snprintf(cmd, sizeof cmd, "'%s' '%s' --processes %ld --seconds %g 2>&1", python, script,
+             procs, secs);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        die_errno("popen");
+    int found = 0;
+    while (fgets(line, sizeof line, p))
+        if (!strncmp(line, "pairs_per_s=", 12))
+            found = sscanf(line + 12, "%lf", rate) == 1;
+    int status = pclose(p);
+    if (status == -1)
+        die_errno("pclose");
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+        fprintf(stderr, "heap: cannot run %s - Python points skipped\n", python);
+        return 1;
+    }
+    if (!found || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char how[128];
+        fprintf(stderr, "heap: py-manager %ld: %s\n", procs,
+                describe_status(status, how, sizeof how));
+        return -1;
+    }
+    return 0;
+}
+
+static int run(const struct bench_point *p, const struct bench_opts *o, double *values)
+{
+    long procs = (long)p->x;
+    if (!strcmp(p->variant, "c-shm"))
+        return run_c(procs, window(o), &values[0]);
+    return run_py(procs, window(o), &values[0]);
+}
+
+static const struct bench_def def = {
+    .name = "heap",
+    .usage =
+        "heap (bench) - push+pop pairs per second on one heap shared by P processes, P = 1 ..\n"
+        "               2 x CPUs: the shared-memory heap and a manager-served Python heap\n"
+        "\n"
+        "Usage: bench_heap [--seconds S] [--peers DIR] [--python PATH] [common flags]\n"
+        "  --seconds S      the measured window of each run (default 0.3 quick, 1 full)\n"
+        "  --peers DIR      where manager_heap.py is (default: the source tree's bench/peers)\n"
+        "  --python PATH    the Python interpreter (default: python3 from PATH)\n",
+    .metrics = { { "pairs_per_s", "pairs/s" } },
+    .nmetrics = 1,
+    .default_repeats_quick = 3,
+    .default_repeats_full = 5,
+    .default_warmup = 0,
+    .flag = flag,
+    .plan = plan,
+    .run = run,
+};
+
+int main(int argc, char **argv)
+{
+    return bench_main(argc, argv, &def);
+}

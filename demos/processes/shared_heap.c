@@ -1,0 +1,346 @@
+/* shared_heap.c - 1 refresher + N worker processes share one min-heap in shared memory
+ *
+ * Usage:    shared_heap [--workers N] [--records N] [--key volume|timestamp] [--seconds S]
+ *                       [--ops K] [--refresh-ms MS] [--kill-in-lock K] [--dump PREFIX]
+ * Observe:  300 000 records (boxes) live in one shared-memory block with a heap of
+ *           (key, id) entries over them, ordered by a key function given as a function
+ *           pointer: the box's volume l*w*h, or a timestamp. Workers pop the smallest,
+ *           "process" it outside the lock (new measurements, so a new key) and push it
+ *           back; the parent refreshes every record now and then. At the end it checks
+ *           that every record is still there exactly once and the heap is in order.
+ *           With --kill-in-lock a worker dies (SIGKILL) in the middle of a pop, holding
+ *           the lock: the next process to lock gets EOWNERDEAD, rebuilds the heap and
+ *           carries on; the parent gives the dead worker's record back. Nothing is lost.
+ * Try:      shared_heap --kill-in-lock 1000 (the "lock repairs" line, and no record lost)
+ *           shared_heap --key timestamp   (the oldest-due record comes out first)
+ *           shared_heap --workers 1 and --workers 4: pops per second (the lock is the
+ *           bottleneck: more processes do not pop faster)
+ * Python:   seeds/001, a BaseManager serving a heap with a comparer and a Lock
+ * See also: docs/processes/shared_heap.md, lib/shheap.h (the heap), bench/heap.c
+ */
+#include "core.h"
+#include "shared.h"
+#include "shheap.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+    "shared_heap - N worker processes pop and push records on one heap in shared memory,\n"
+    "              a refresher replaces its contents, a robust lock survives a dead worker\n"
+    "\n"
+    "Usage: shared_heap [options]\n"
+    "  --workers N       worker processes (default: the CPU count, at most 1000)\n"
+    "  --records N       records in the heap (default 300000)\n"
+    "  --key K           volume (l*w*h, the default) or timestamp\n"
+    "  --seconds S       run this long (default 2)\n"
+    "  --ops K           each worker stops after K pop+push pairs (default: no limit)\n"
+    "  --refresh-ms MS   the refresher replaces every record's measurements every MS\n"
+    "                    milliseconds (default 500; 0: never)\n"
+    "  --kill-in-lock K  worker 0 kills itself (SIGKILL) in the middle of its K-th pop,\n"
+    "                    while holding the lock\n"
+    "  --dump PREFIX     write PREFIX.initial (id tag) and PREFIX.final (pos id tag key)\n"
+    "  --help            this text\n";
+
+/* [snippet:keys] */
+/* The comparator is a function pointer: the heap calls key(record) and orders by the
+ * result. Forked children inherit this pointer with the rest of memory; it would mean
+ * nothing in an unrelated program, which is why it is not stored in the shared block. */
+static uint64_t key_volume(const struct shheap_record *r)
+{
+    return (uint64_t)r->l * r->w * r->h;
+}
+
+static uint64_t key_timestamp(const struct shheap_record *r)
+{
+    return r->stamp;
+}
+/* [/snippet:keys] */
+
+static shheap_key_fn key = key_volume;
+
+/* What only this demo's processes share: a stop flag and per-worker counters, each on
+ * its own cache line (MAP_SHARED memory, so the parent sees the children's counts). */
+struct worker_slot {
+    _Alignas(64) uint64_t ops;          /* pop + process + push rounds completed */
+};
+
+struct control {
+    atomic_int stop;
+    struct worker_slot w[];
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;                    /* everyone finishes the round and stops */
+}
+
+/* xorshift64: each process its own cheap random numbers. */
+static uint64_t next_random(uint64_t *s)
+{
+    *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
+    return *s;
+}
+
+/* New measurements for a record: a box of 1..100 on each side, due some time from now.
+ * Both keys change, so a pushed-back record lands somewhere new in the heap. */
+static void measure_record(struct shheap_record *r, uint64_t *rng)
+{
+    r->l = (uint16_t)(1 + next_random(rng) % 100);
+    r->w = (uint16_t)(1 + next_random(rng) % 100);
+    r->h = (uint16_t)(1 + next_random(rng) % 100);
+    r->stamp = (uint64_t)now_ns() + next_random(rng) % 1000000;
+}
+
+/* Take the heap's lock; say so when the last owner had died holding it and the heap had
+ * to be rebuilt (lib/shheap.c does the repair). */
+static void lock_heap(struct shheap *h, const char *who)
+{
+    if (shheap_lock(h, key)) {
+        printf("%s: the lock's owner died holding it (EOWNERDEAD): heap rebuilt, "
+               "mutex marked consistent\n", who);
+        fflush(stdout);
+    }
+}
+
+/* [snippet:worker] */
+static void worker_main(struct shheap *h, struct control *c, uint32_t k, long max_ops,
+                        long kill_at)
+{
+    uint64_t rng = 0x9e3779b97f4a7c15u * (k + 1);
+    long pops = 0;
+    char me[32];
+    snprintf(me, sizeof me, "worker %u", k);
+    while (!atomic_load(&c->stop) && !interrupted &&
+           (max_ops == 0 || (long)c->w[k].ops < max_ops)) {
+        lock_heap(h, me);
+        pops++;
+        uint32_t id = shheap_pop(h, k, k == 0 && pops == kill_at);
+        shheap_unlock(h);
+        if (id == SHHEAP_NONE) {          /* every record is in some other worker's hand */
+            sleep_ns(100000);
+            continue;
+        }
+        /* The record is in our hand: no other process touches it, so we work on it
+         * without the lock - holding the lock only for the heap operations themselves. */
+        struct shheap_record *r = &shheap_records(h)[id];
+        measure_record(r, &rng);
+        r->visits++;
+        c->w[k].ops++;
+        lock_heap(h, me);
+        shheap_push(h, key, k);
+        shheap_unlock(h);
+    }
+    _exit(0);
+}
+/* [/snippet:worker] */
+
+/* [snippet:refresh] */
+/* The refresher (the parent, as in the seed) replaces the measurements of every record
+ * that is in the heap - records in a worker's hand are that worker's until it pushes them
+ * back - then rebuilds the heap in one O(n) pass. */
+static void refresh(struct shheap *h, uint64_t *rng)
+{
+    struct shheap_entry *e = shheap_entries(h);
+    for (uint32_t i = 0; i < h->n; i++) {
+        struct shheap_record *r = &shheap_records(h)[e[i].id];
+        measure_record(r, rng);
+        r->gen++;
+    }
+    shheap_rebuild(h, key);
+}
+/* [/snippet:refresh] */
+
+static void dump(const char *prefix, const char *suffix, struct shheap *h, int final)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s.%s", prefix, suffix);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        die_errno(path);
+    struct shheap_entry *e = shheap_entries(h);
+    for (uint32_t i = 0; i < h->n; i++) {
+        const struct shheap_record *r = &shheap_records(h)[e[i].id];
+        if (final)
+            fprintf(f, "%u %u %u %llu\n", i, r->id, r->tag, (unsigned long long)e[i].key);
+        else
+            fprintf(f, "%u %u\n", r->id, r->tag);
+    }
+    if (fclose(f) != 0)
+        die_errno(path);
+}
+
+int main(int argc, char **argv)
+{
+    prog_init(argv[0]);
+    long nworkers = cpu_count(), nrec = 300000, max_ops = 0, refresh_ms = 500, kill_at = 0;
+    double seconds = 2;
+    const char *dump_prefix = NULL;
+    static const struct option opts[] = {
+        { "workers", required_argument, NULL, 'w' },
+        { "records", required_argument, NULL, 'r' },
+        { "key", required_argument, NULL, 'k' },
+        { "seconds", required_argument, NULL, 's' },
+        { "ops", required_argument, NULL, 'o' },
+        { "refresh-ms", required_argument, NULL, 'f' },
+        { "kill-in-lock", required_argument, NULL, 'x' },
+        { "dump", required_argument, NULL, 'd' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'w': nworkers = parse_long("--workers", optarg, 1, 1000); break;
+        case 'r': nrec = parse_long("--records", optarg, 1, 10000000); break;
+        case 's': seconds = parse_double("--seconds", optarg, 0.001, 3600); break;
+        case 'o': max_ops = parse_long("--ops", optarg, 1, 1000000000); break;
+        case 'f': refresh_ms = parse_long("--refresh-ms", optarg, 0, 3600000); break;
+        case 'x': kill_at = parse_long("--kill-in-lock", optarg, 1, 1000000000); break;
+        case 'd': dump_prefix = optarg; break;
+        case 'k':
+            if (!strcmp(optarg, "volume"))
+                key = key_volume;
+            else if (!strcmp(optarg, "timestamp"))
+                key = key_timestamp;
+            else
+                usage_error("--key: '%s' is neither 'volume' nor 'timestamp'", optarg);
+            break;
+        case 'h': usage_exit(usage_text);
+        default:  usage_try_help();     /* getopt has said what was wrong */
+        }
+    }
+    if (optind < argc)
+        usage_error("unexpected argument '%s'", argv[optind]);
+
+    /* [snippet:shm] */
+    /* A named POSIX shared-memory object (it appears in /dev/shm while open), sized and
+     * mapped. We unlink the name at once: the mapping stays valid for us and for every
+     * child forked later, and when the last process unmaps it the memory is freed - so
+     * nothing is left behind, however the program ends, even by SIGKILL. */
+    char name[64];
+    snprintf(name, sizeof name, "/shared_heap.%d", (int)getpid());
+    int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+    if (fd == -1)
+        die_errno("shm_open");
+    if (shm_unlink(name) == -1)
+        die_errno("shm_unlink");
+    size_t size = shheap_size((uint32_t)nrec);
+    if (ftruncate(fd, (off_t)size) == -1)
+        die_errno("ftruncate");
+    struct shheap *h = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (h == MAP_FAILED)
+        die_errno("mmap");
+    close(fd);
+    /* [/snippet:shm] */
+
+    /* Fill the records: a deterministic box and a payload fingerprint ("tag") each. */
+    shheap_init(h, (uint32_t)nrec, (uint32_t)nworkers);
+    uint64_t rng = 88172645463325252u;
+    for (long i = 0; i < nrec; i++) {
+        struct shheap_record *r = &shheap_records(h)[i];
+        measure_record(r, &rng);
+        r->tag = (uint32_t)(next_random(&rng) >> 32);
+    }
+    shheap_rebuild(h, key);
+    if (dump_prefix)
+        dump(dump_prefix, "initial", h, 0);
+
+    size_t csize = sizeof(struct control) + (size_t)nworkers * sizeof(struct worker_slot);
+    struct control *ctl = shared_map(csize);
+    struct sigaction sa = { .sa_handler = on_sigint };
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) == -1)     /* children inherit it through fork() */
+        die_errno("sigaction");
+
+    printf("shared_heap: %ld records, key %s, %ld workers, %g s, refresh every %ld ms\n",
+           nrec, key == key_volume ? "volume" : "timestamp", nworkers, seconds, refresh_ms);
+    fflush(stdout);                     /* before fork(), or children inherit the buffer */
+
+    pid_t parent = getpid(), *pids = xcalloc((size_t)nworkers, sizeof *pids);
+    for (long k = 0; k < nworkers; k++) {
+        pids[k] = xfork();
+        if (pids[k] == 0) {
+            die_with_parent(parent);
+            worker_main(h, ctl, (uint32_t)k, max_ops, kill_at);
+        }
+    }
+
+    /* [snippet:parent] */
+    /* The parent refreshes the heap on schedule and reaps workers as they end. A worker
+     * that died may have had a record in its hand: the parent pushes it back. */
+    int64_t t0 = now_ns(), deadline = t0 + (int64_t)(seconds * 1e9);
+    int64_t next_refresh = t0 + refresh_ms * 1000000;
+    long alive = nworkers, died = 0, refreshes = 0;
+    while (alive > 0) {
+        if (now_ns() >= deadline || interrupted)
+            atomic_store(&ctl->stop, 1);
+        int status;
+        pid_t pid;
+        while (alive > 0 && (pid = xwaitpid(-1, &status, WNOHANG)) > 0) {
+            long k = 0;
+            while (pids[k] != pid)
+                k++;
+            alive--;
+            if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                continue;
+            char how[128];
+            printf("parent: worker %ld (pid %d) %s; giving back the record in its hand\n",
+                   k, (int)pid, describe_status(status, how, sizeof how));
+            died++;
+            lock_heap(h, "parent");     /* repairs the heap if the worker died holding it */
+            shheap_push(h, key, (uint32_t)k);
+            shheap_unlock(h);
+        }
+        if (refresh_ms > 0 && now_ns() >= next_refresh && !atomic_load(&ctl->stop)) {
+            lock_heap(h, "parent");
+            refresh(h, &rng);
+            shheap_unlock(h);
+            refreshes++;
+            next_refresh += refresh_ms * 1000000;
+        }
+        if (alive > 0)
+            sleep_ns(2000000);          /* poll again in 2 ms */
+    }
+    /* [/snippet:parent] */
+    double wall = (double)(now_ns() - t0) / 1e9;
+
+    /* Every worker is gone: check what is left. */
+    lock_heap(h, "parent");
+    uint64_t ops = 0, visits = 0;
+    for (long k = 0; k < nworkers; k++)
+        ops += ctl->w[k].ops;
+    for (long i = 0; i < nrec; i++)
+        visits += shheap_records(h)[i].visits;
+    int valid = shheap_valid(h, key);
+    uint32_t held = 0;
+    for (long k = 0; k < nworkers; k++)
+        held += h->hand[k] != SHHEAP_NONE;
+    if (dump_prefix)
+        dump(dump_prefix, "final", h, 1);
+    printf("pop+push rounds: %llu in %.3f s (%.0f per second)%s\n", (unsigned long long)ops,
+           wall, (double)ops / wall, interrupted ? " - interrupted" : "");
+    printf("refreshes: %ld\n", refreshes);
+    printf("records in heap: %u (expected %ld), in hands: %u (expected 0)\n", h->n, nrec, held);
+    printf("each record exactly once, heap in order: %s (expected yes)\n", valid ? "yes" : "NO");
+    printf("visits counted on records: %llu (expected %llu, the rounds the workers counted)\n",
+           (unsigned long long)visits, (unsigned long long)ops);
+    printf("workers died: %ld (expected %d)\n", died, kill_at ? 1 : 0);
+    printf("lock repairs: %u (expected %d)\n", h->repairs, kill_at ? 1 : 0);
+    shheap_unlock(h);
+    int ok = valid && h->n == (uint32_t)nrec && visits == ops;
+    munmap(h, size);
+    shared_unmap(ctl, csize);
+    free(pids);
+    return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,50 @@
+/* shared.c - shared memory, a robust process-shared lock, a child's lifeline (see shared.h) */
+#include "shared.h"
+#include "core.h"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+void *shared_map(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        die_errno("mmap (shared)");
+    return p;
+}
+
+void shared_unmap(void *p, size_t size)
+{
+    if (munmap(p, size) == -1)
+        die_errno("munmap");
+}
+
+/* [snippet:robust-init] */
+void shared_mutex_init(pthread_mutex_t *m)
+{
+    /* PROCESS_SHARED: the mutex lives in shared memory and other processes lock it too.
+     * ROBUST: if its owner dies holding it, the kernel hands it to the next locker with
+     * EOWNERDEAD instead of leaving everyone blocked forever. */
+    pthread_mutexattr_t attr;
+    int s = pthread_mutexattr_init(&attr);
+    if (s == 0)
+        s = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    if (s == 0)
+        s = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    if (s == 0)
+        s = pthread_mutex_init(m, &attr);
+    if (s != 0)
+        die_code("pthread_mutex_init (shared, robust)", s);
+    pthread_mutexattr_destroy(&attr);
+}
+/* [/snippet:robust-init] */
+
+void die_with_parent(pid_t parent)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+        die_child_errno("prctl(PR_SET_PDEATHSIG)");
+    if (getppid() != parent)      /* it died before prctl() took effect */
+        raise(SIGKILL);
+}
