@@ -10,6 +10,11 @@ BAD_VALUES = {
     "spawn": ["--children", "many"],
     "measure": ["--interval", "-5", "--", "true"],
     "fork": ["extra-argument"],
+    "threads": ["--threads", "0"],
+    "race": ["--lock", "sometimes"],
+    "tls": ["--checks", "-1"],
+    "deadlock": ["--timeout-ms", "soon"],
+    "switching": ["--kind", "gpu"],
 }
 
 programs = sorted(p for p in os.listdir(BIN) if os.access(os.path.join(BIN, p), os.X_OK))
