@@ -30,6 +30,7 @@ static unsigned long cpu_job(unsigned long x)
 }
 
 /* The task's loop: jobs until the deadline, then its own switch counts. */
+/* [snippet:task] */
 static void task_loop(struct shared *sh, struct task_slot *slot, int who)
 {
     unsigned long x = 88172645463325252u;
@@ -49,6 +50,7 @@ static void task_loop(struct shared *sh, struct task_slot *slot, int who)
     slot->ivcsw = ru.ru_nivcsw;
     slot->checksum = x;
 }
+/* [/snippet:task] */
 
 struct thread_arg {
     struct shared *sh;
