@@ -9,6 +9,9 @@ from testlib import SRC, check, done, parse_csv, program, run
 # The tiniest run of each bench: extra flags to keep it short (add a line per new bench).
 TINY = {
     "spin": ["--seconds", "0.02"],
+    "locks": ["--seconds", "0.01"],
+    "switching": ["--seconds", "0.01"],
+    "race": ["--trials", "1"],
 }
 
 with open(os.path.join(SRC, "bench", "benches.txt")) as f:

@@ -294,8 +294,7 @@ int main(int argc, char **argv)
     if (interleave)      /* the forced schedule's outcome, worked out in advance */
         printf("forced schedule predicts: balance = %ld, lost updates = %ld\n",
                rounds * (amount_of(nthreads - 1) - amount_of(0)), rounds * 2 * (nthreads - 1));
-    if (trials > 1)
-        printf("drifted in %ld of %ld trials\n", drifted, trials);
+    printf("drifted in %ld of %ld trial%s\n", drifted, trials, trials == 1 ? "" : "s");
     pthread_spin_destroy(&spin);
     return EXIT_SUCCESS;
 }
