@@ -171,13 +171,6 @@ static const struct bench_def def = {
 int main(int argc, char **argv)
 {
     /* The race demo is built into the same folder as this bench. */
-    ssize_t len = readlink("/proc/self/exe", race_path, sizeof race_path - 1);
-    if (len <= 0)
-        snprintf(race_path, sizeof race_path, "race");
-    else {
-        race_path[len] = '\0';
-        char *slash = strrchr(race_path, '/');
-        snprintf(slash + 1, sizeof race_path - (size_t)(slash + 1 - race_path), "race");
-    }
+    sibling_program("race", race_path, sizeof race_path);
     return bench_main(argc, argv, &def);
 }

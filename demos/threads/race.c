@@ -69,6 +69,7 @@ static _Atomic long atomic_balance, atomic_updates;      /* for --lock atomic */
 static pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_spinlock_t spin;
 static pthread_barrier_t start_line;         /* every worker and main wait here, then go */
+static atomic_long on_cpu;                   /* workers past the start line and running */
 
 static enum lock_kind lock = LOCK_NONE;
 static long nthreads = 2, rounds = 100000, window = 0;
@@ -175,12 +176,18 @@ static void change_interleaved(long i, long amount, long base, long write_slot)
 /* [/snippet:interleave] */
 
 /* A worker: wait at the start line so all threads really run at once (started one by
- * one, the first could finish its rounds before the last exists), then do the rounds. */
+ * one, the first could finish its rounds before the last exists), then do the rounds.
+ * The barrier wakes the sleeping threads, but waking takes time, and on a busy machine a
+ * woken thread may wait for a CPU; so each thread then spins until every other one is
+ * running too. Only then do the rounds overlap, and only overlapping rounds can race. */
 /* [snippet:worker] */
 static void *worker(void *arg)
 {
     long i = (long)(intptr_t)arg, n = amount_of(i);
     pthread_barrier_wait(&start_line);
+    atomic_fetch_add(&on_cpu, 1);
+    while (atomic_load(&on_cpu) < nthreads)
+        ;                                      /* spin: all of us are on a CPU now */
     for (long r = 0; r < rounds; r++) {
         if (interleave) {
             long base = r * 4 * nthreads;
@@ -204,6 +211,7 @@ static int64_t run_once(long *balance, long *updates)
     atomic_store(&atomic_balance, 0);
     atomic_store(&atomic_updates, 0);
     turn = 0;
+    atomic_store(&on_cpu, 0);
 
     pthread_t *tids = xcalloc((size_t)nthreads, sizeof *tids);
     int s = pthread_barrier_init(&start_line, NULL, (unsigned)nthreads + 1);
