@@ -3,9 +3,10 @@ no update lost; the unprotected mode under a forced interleaving loses exactly t
 the schedule predicts; every mode exits 0. With the argument `tsan` (the ThreadSanitizer
 build) it checks the sanitizer's verdicts instead: `--lock none` is reported as a data
 race, the protected modes and the forced schedule are clean."""
+import os
 import re
 import sys
-from testlib import check, done, program, run
+from testlib import PYTHON, SRC, check, done, program, run
 
 
 def outcome(out):
@@ -82,6 +83,20 @@ check(r.returncode == 0 and "drifted in 0 of 3 trials" in r.stdout,
       "--trials counts drifted runs (none with a mutex)", r.stdout)
 check(len(re.findall(r"^trial \d+: balance = 0 \(expected 0\), lost updates = 0 of 4000$",
                      r.stdout, re.M)) == 3, "--trials prints one line per trial", r.stdout)
+# The Python peer (bench/peers/race.py) keeps the same output contract as the C trials.
+peer = os.path.join(SRC, "bench", "peers", "race.py")
+for gap in ("none", "call"):
+    r = run([PYTHON, peer, "--rounds", "200", "--trials", "3", "--gap", gap])
+    trials = re.findall(r"^trial (\d+): balance = (-?\d+) \(expected 0\)$", r.stdout, re.M)
+    summary = re.search(r"^drifted in (\d+) of 3 trials$", r.stdout, re.M)
+    check(r.returncode == 0 and [k for k, _ in trials] == ["1", "2", "3"] and summary,
+          f"race.py --gap {gap}: one line per trial and a summary", r.stdout + r.stderr)
+    if summary:
+        check(int(summary.group(1)) == sum(b != "0" for _, b in trials),
+              f"race.py --gap {gap}: the summary counts the trials that drifted", r.stdout)
+r = run([PYTHON, peer, "--trials", "0"])
+check(r.returncode == 2, "race.py refuses --trials 0", r.stderr)
+
 r = race("--lock", "mutex", "--interleave")
 check(r.returncode == 2 and "--lock none" in r.stderr,
       "--interleave with a lock is refused (it would deadlock)", r.stderr)
