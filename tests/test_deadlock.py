@@ -56,7 +56,8 @@ holds = set(re.findall(r"^watchdog: thread ([12]) holds ([AB]) and waits for ([A
 check(holds == {("1", "A", "B"), ("2", "B", "A")},
       "watchdog: names who holds and who waits for which lock", r.stdout)
 
-r = deadlock("--order", "global", "--detect", "watchdog", "--rounds", "20000")
+r = run([program("deadlock"), "--order", "global", "--detect", "watchdog", "--rounds", "20000",
+         "--timeout-ms", "5000"], timeout=60)
 check(r.returncode == 0 and "40000 of 40000 transfers done" in r.stdout,
       "watchdog: the global order completes and the watchdog stays quiet", r.stdout)
 check("watchdog:" not in r.stdout, "watchdog: no false alarm", r.stdout)

@@ -148,18 +148,23 @@ static void *mover_main(void *arg)
     return NULL;
 }
 
-/* The watchdog: the main thread checks every timeout_ms whether any transfer completed
- * since the last look. None did, and the movers are not finished: they are stuck. */
+/* The watchdog: the main thread looks every 10 ms at how many transfers have completed.
+ * When that number has not moved for timeout_ms and the movers are not finished, they
+ * are stuck. */
 /* [snippet:watchdog] */
 static void watch(void)
 {
     long last = -1;
+    int64_t last_change = now_ns();
     for (;;) {
-        sleep_ns(timeout_ms * 1000000);
-        long now = atomic_load(&movers[0].done) + atomic_load(&movers[1].done);
-        if (now == 2 * rounds)
+        sleep_ns(10 * 1000000);
+        long done = atomic_load(&movers[0].done) + atomic_load(&movers[1].done);
+        if (done == 2 * rounds)
             return;                            /* finished: nothing to watch any more */
-        if (now == last) {
+        if (done != last) {
+            last = done;
+            last_change = now_ns();
+        } else if (now_ns() - last_change >= timeout_ms * 1000000) {
             printf("watchdog: no transfer completed in %ld ms: deadlock\n", timeout_ms);
             for (int i = 0; i < 2; i++) {
                 struct account *h = atomic_load(&movers[i].holds);
@@ -171,7 +176,6 @@ static void watch(void)
             fflush(stdout);
             _exit(EXIT_DEADLOCK);              /* blocked threads cannot be unblocked */
         }
-        last = now;
     }
 }
 /* [/snippet:watchdog] */
