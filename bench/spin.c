@@ -116,13 +116,6 @@ static const struct bench_def def = {
 int main(int argc, char **argv)
 {
     /* The spin demo is built into the same folder as this bench. */
-    ssize_t len = readlink("/proc/self/exe", spin_path, sizeof spin_path - 1);
-    if (len <= 0)
-        snprintf(spin_path, sizeof spin_path, "spin");
-    else {
-        spin_path[len] = '\0';
-        char *slash = strrchr(spin_path, '/');
-        snprintf(slash + 1, sizeof spin_path - (size_t)(slash + 1 - spin_path), "spin");
-    }
+    sibling_program("spin", spin_path, sizeof spin_path);
     return bench_main(argc, argv, &def);
 }

@@ -249,3 +249,16 @@ const char *describe_status(int wstatus, char *buf, size_t size)
         snprintf(buf, size, "wait status 0x%x", (unsigned)wstatus);
     return buf;
 }
+
+/* ---- programs ----------------------------------------------------------------------- */
+
+char *sibling_program(const char *name, char *buf, size_t size)
+{
+    ssize_t len = readlink("/proc/self/exe", buf, size - 1);
+    char *slash = len > 0 ? memrchr(buf, '/', (size_t)len) : NULL;
+    size_t dir = slash ? (size_t)(slash + 1 - buf) : 0;
+    if (!slash || dir + strlen(name) >= size)
+        dir = 0;                                 /* fall back to a PATH search */
+    snprintf(buf + dir, size - dir, "%s", name);
+    return buf;
+}

@@ -100,4 +100,10 @@ void csv_header(FILE *f);
 void csv_row(FILE *f, const char *bench, const char *variant, double x,
              const char *metric, double value, const char *unit);
 
+/* The path of the program `name` in the folder of the running program (read from
+ * /proc/self/exe), written into buf (size bytes); plain `name`, for a PATH search, when
+ * that cannot be read or does not fit. Benches use it to run the demos built beside them.
+ * Returns buf. */
+char *sibling_program(const char *name, char *buf, size_t size);
+
 #endif

@@ -10,6 +10,9 @@ from testlib import SRC, check, done, parse_csv, program, run
 TINY = {
     "spin": ["--seconds", "0.02"],
     "heap": ["--seconds", "0.02"],
+    "locks": ["--seconds", "0.01"],
+    "switching": ["--seconds", "0.01"],
+    "race": ["--trials", "1"],
 }
 
 with open(os.path.join(SRC, "bench", "benches.txt")) as f:

@@ -13,6 +13,11 @@ BAD_VALUES = {
     "shared_heap": ["--key", "weight"],
     "crash": ["--fault", "fpe"],
     "queue": ["--via", "socket"],
+    "threads": ["--threads", "0"],
+    "race": ["--lock", "sometimes"],
+    "tls": ["--checks", "-1"],
+    "deadlock": ["--timeout-ms", "soon"],
+    "switching": ["--kind", "gpu"],
 }
 
 programs = sorted(p for p in os.listdir(BIN) if os.access(os.path.join(BIN, p), os.X_OK))

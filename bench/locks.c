@@ -1,0 +1,178 @@
+/* locks.c (bench) - what a protected increment costs: mutex, spinlock, atomic add and
+ *                  per-thread counters, against 1 .. 2 x CPUs threads; lost updates unprotected
+ *
+ * Each point starts T threads on a barrier; every thread increments a counter in a loop
+ * for a fixed time, then the counts are added up. ns_per_inc is the wall time divided by
+ * all the increments the threads made together - the cost of one increment as the whole
+ * machine sees it, so perfect scaling would make it fall as 1/T. Variants:
+ *   mutex       pthread_mutex_lock; counter++; unlock          (one shared counter)
+ *   spin        the same with a pthread spinlock
+ *   atomic      atomic_fetch_add on the shared counter         (lock xadd on x86)
+ *   per-thread  each thread increments its own counter on its own cache line; the
+ *               counters are merged at the end - what a program does when it can
+ *   none        counter++ on the shared counter without protection: fast and wrong;
+ *               lost_pct says how many of its increments vanished
+ * The counter is touched through a volatile pointer so every increment is a real load
+ * and store, not a register the compiler keeps. Every protected variant must end exact
+ * (a lost increment there fails the bench).
+ */
+#include "core.h"
+#include "harness.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double seconds = -1;          /* --seconds; by default 0.1 quick, 0.5 full */
+
+enum kind { K_MUTEX, K_SPIN, K_ATOMIC, K_PER_THREAD, K_NONE };
+static const char *variants[] = { "mutex", "spin", "atomic", "per-thread", "none" };
+
+struct slot {                        /* one thread's count, on its own cache line */
+    _Alignas(64) long done;          /* increments this thread made */
+    long own;                        /* per-thread: the thread's private counter */
+};
+
+static struct {
+    enum kind kind;
+    pthread_barrier_t start;
+    atomic_int stop;
+    pthread_mutex_t mutex;
+    pthread_spinlock_t spin;
+    _Alignas(64) long counter;       /* the shared counter (mutex, spin, none) */
+    _Alignas(64) atomic_long acounter;
+} sh = { .mutex = PTHREAD_MUTEX_INITIALIZER };
+
+static int flag(const char *name, const char *value)
+{
+    if (strcmp(name, "--seconds") != 0)
+        return 0;
+    seconds = parse_double(name, value, 0.01, 600);
+    return 1;
+}
+
+static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
+{
+    (void)o;
+    long xs[64];
+    size_t nx = bench_steps(2L * cpu_count(), cpu_count(), xs, 64), n = 0;
+    for (size_t v = 0; v < sizeof variants / sizeof *variants; v++)
+        for (size_t i = 0; i < nx && n < max; i++)
+            pts[n++] = (struct bench_point){ variants[v], (double)xs[i] };
+    return n;
+}
+
+#define BATCH 256                    /* increments between looks at the stop flag */
+
+static void *worker(void *arg)
+{
+    struct slot *me = arg;
+    volatile long *shared = &sh.counter, *own = &me->own;
+    long done = 0;
+    pthread_barrier_wait(&sh.start);
+    while (!atomic_load_explicit(&sh.stop, memory_order_relaxed)) {
+        for (int i = 0; i < BATCH; i++) {
+            switch (sh.kind) {
+            case K_MUTEX:
+                pthread_mutex_lock(&sh.mutex);
+                ++*shared;
+                pthread_mutex_unlock(&sh.mutex);
+                break;
+            case K_SPIN:
+                pthread_spin_lock(&sh.spin);
+                ++*shared;
+                pthread_spin_unlock(&sh.spin);
+                break;
+            case K_ATOMIC:
+                atomic_fetch_add(&sh.acounter, 1);
+                break;
+            case K_PER_THREAD:
+                ++*own;
+                break;
+            case K_NONE:
+                ++*shared;
+                break;
+            }
+        }
+        done += BATCH;
+    }
+    me->done = done;
+    return NULL;
+}
+
+static int run(const struct bench_point *p, const struct bench_opts *o, double *values)
+{
+    long t = (long)p->x;
+    double secs = seconds > 0 ? seconds : o->full ? 0.5 : 0.1;
+    for (sh.kind = K_MUTEX; strcmp(variants[sh.kind], p->variant); sh.kind++)
+        ;
+    sh.counter = 0;
+    atomic_store(&sh.acounter, 0);
+    atomic_store(&sh.stop, 0);
+    int s = pthread_spin_init(&sh.spin, PTHREAD_PROCESS_PRIVATE);
+    if (s == 0)
+        s = pthread_barrier_init(&sh.start, NULL, (unsigned)t + 1);
+    if (s != 0)
+        die_code("pthread_barrier_init", s);
+
+    /* malloc only promises 16-byte alignment; the slots need their 64. */
+    struct slot *slots = aligned_alloc(64, (size_t)t * sizeof *slots);
+    if (!slots)
+        die_errno("aligned_alloc");
+    memset(slots, 0, (size_t)t * sizeof *slots);
+    pthread_t *tids = xcalloc((size_t)t, sizeof *tids);
+    for (long i = 0; i < t; i++)
+        xpthread_create(&tids[i], NULL, worker, &slots[i]);
+    pthread_barrier_wait(&sh.start);
+    int64_t t0 = now_ns();
+    sleep_ns((int64_t)(secs * 1e9));
+    atomic_store(&sh.stop, 1);
+    for (long i = 0; i < t; i++)
+        xpthread_join(tids[i], NULL);
+    int64_t ns = now_ns() - t0;
+
+    long total = 0, merged = 0;
+    for (long i = 0; i < t; i++) {
+        total += slots[i].done;
+        merged += slots[i].own;
+    }
+    long counted = sh.kind == K_ATOMIC ? atomic_load(&sh.acounter)
+                 : sh.kind == K_PER_THREAD ? merged : sh.counter;
+    free(tids);
+    free(slots);
+    pthread_barrier_destroy(&sh.start);
+    pthread_spin_destroy(&sh.spin);
+
+    values[0] = (double)ns / (double)total;
+    values[1] = 100.0 * (double)(total - counted) / (double)total;
+    if (sh.kind != K_NONE && counted != total) {
+        fprintf(stderr, "locks: %s lost %ld of %ld increments: a broken lock\n", p->variant,
+                total - counted, total);
+        return -1;
+    }
+    return 0;
+}
+
+static const struct bench_def def = {
+    .name = "locks",
+    .usage =
+        "locks (bench) - ns per protected increment against threads (1 .. 2 x CPUs) for a\n"
+        "                mutex, a spinlock, an atomic add and per-thread counters; lost\n"
+        "                updates without protection\n"
+        "\n"
+        "Usage: bench_locks [--seconds S] [common flags]\n"
+        "  --seconds S      how long each run increments (default 0.1 quick, 0.5 full)\n",
+    .metrics = { { "ns_per_inc", "ns" }, { "lost_pct", "%" } },
+    .nmetrics = 2,
+    .default_repeats_quick = 3,
+    .default_repeats_full = 5,
+    .default_warmup = 0,
+    .flag = flag,
+    .plan = plan,
+    .run = run,
+};
+
+int main(int argc, char **argv)
+{
+    return bench_main(argc, argv, &def);
+}

@@ -1,0 +1,176 @@
+/* race.c (bench) - how often does the unprotected bank balance drift? C beside Python
+ *
+ * The seed's experiment - two threads deposit and withdraw 5 and 8 on one balance without
+ * a lock - run T times per measurement; drift_pct is the share of those runs whose final
+ * balance was not 0. x is the number of rounds per thread. Series:
+ *   c         demos/threads/race --lock none, free to use every CPU
+ *   c-1cpu    the same pinned to one CPU: the threads can only take turns, and an update
+ *             is lost only when a preemption falls between a load and its store
+ *   py        bench/peers/race.py, the seed's code under CPython
+ *   py-call   the same with a function call between the read and the write
+ * Each point runs the program once with --trials T and reads its "drifted in D of T
+ * trials" line. A missing python3 or peer makes the Python points "skipped".
+ */
+#include "core.h"
+#include "harness.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#ifndef PEERS_DIR
+#define PEERS_DIR "bench/peers"
+#endif
+
+static long trials = -1;                    /* --trials; by default 10 quick, 20 full */
+static const char *peers_dir = PEERS_DIR;   /* --peers */
+static const char *python = "python3";      /* --python */
+static char race_path[PATH_MAX];            /* the race demo, beside this binary */
+
+static const char *variants[] = { "c", "c-1cpu", "py", "py-call" };
+
+static int flag(const char *name, const char *value)
+{
+    if (!strcmp(name, "--trials"))
+        trials = parse_long(name, value, 1, 10000);
+    else if (!strcmp(name, "--peers"))
+        peers_dir = value;
+    else if (!strcmp(name, "--python"))
+        python = value;
+    else
+        return 0;
+    return 1;
+}
+
+static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
+{
+    static const double rounds[] = { 1000, 10000, 100000, 1000000 };
+    size_t nx = o->full ? 4 : 3, n = 0;
+    for (size_t v = 0; v < sizeof variants / sizeof *variants; v++)
+        for (size_t i = 0; i < nx && n < max; i++)
+            pts[n++] = (struct bench_point){ variants[v], rounds[i] };
+    return n;
+}
+
+/* Run argv (pinned to one CPU if `one_cpu`), collect up to size-1 bytes of its stdout
+ * into buf. Returns the wait status, or -1 with errno when it could not be started
+ * (errno ENOENT etc. from exec is passed back through a pipe). */
+static int run_capture(char *const argv[], int one_cpu, char *buf, size_t size)
+{
+    int out[2], err[2];
+    xpipe(out);
+    xpipe(err);
+    pid_t pid = xfork();
+    if (pid == 0) {
+        close(out[0]);
+        close(err[0]);
+        if (dup2(out[1], STDOUT_FILENO) == -1)
+            die_child_errno("dup2");
+        if (one_cpu && pin_to_cpu(cpu_id(0)) != 0)
+            die_child_errno("sched_setaffinity");
+        fcntl(err[1], F_SETFD, FD_CLOEXEC);   /* closes itself if exec succeeds */
+        execvp(argv[0], argv);
+        int e = errno;
+        (void)!write(err[1], &e, sizeof e);
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    size_t len = 0;
+    ssize_t got;
+    while ((got = read(out[0], buf + len, size - 1 - len)) != 0) {
+        if (got == -1 && errno == EINTR)
+            continue;
+        if (got == -1)
+            die_errno("read");
+        len += (size_t)got;
+        if (len == size - 1) {                 /* full: drain the rest so it can finish */
+            char sink[4096];
+            while (read(out[0], sink, sizeof sink) > 0)
+                ;
+            break;
+        }
+    }
+    buf[len] = '\0';
+    close(out[0]);
+    int exec_errno = 0;
+    if (read(err[0], &exec_errno, sizeof exec_errno) != (ssize_t)sizeof exec_errno)
+        exec_errno = 0;
+    close(err[0]);
+    int status;
+    xwaitpid(pid, &status, 0);
+    if (exec_errno) {
+        errno = exec_errno;
+        return -1;
+    }
+    return status;
+}
+
+static int run(const struct bench_point *p, const struct bench_opts *o, double *values)
+{
+    char rounds[32], ntrials[32], script[PATH_MAX];
+    long t = trials > 0 ? trials : o->full ? 20 : 10;
+    snprintf(rounds, sizeof rounds, "%ld", (long)p->x);
+    snprintf(ntrials, sizeof ntrials, "%ld", t);
+    snprintf(script, sizeof script, "%s/race.py", peers_dir);
+    int is_py = p->variant[0] == 'p';
+    char *c_cmd[] = { race_path, "--lock", "none", "--rounds", rounds, "--trials", ntrials,
+                      NULL };
+    char *py_cmd[] = { (char *)python, script, "--rounds", rounds, "--trials", ntrials,
+                       "--gap", strstr(p->variant, "call") ? "call" : "none", NULL };
+
+    if (is_py && access(script, R_OK) != 0) {
+        fprintf(stderr, "race: %s: %s - Python points skipped\n", script, strerror(errno));
+        return 1;
+    }
+    static char out[1 << 20];
+    int status = run_capture(is_py ? py_cmd : c_cmd, !strcmp(p->variant, "c-1cpu"), out,
+                             sizeof out);
+    if (status == -1) {
+        fprintf(stderr, "race: cannot run %s: %s%s\n", is_py ? python : race_path,
+                strerror(errno), is_py ? " - Python points skipped" : "");
+        return is_py ? 1 : -1;
+    }
+    long drifted, of;
+    const char *line = strstr(out, "drifted in ");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !line ||
+        sscanf(line, "drifted in %ld of %ld trial", &drifted, &of) != 2 || of != t) {
+        char how[128];
+        fprintf(stderr, "race: %s --rounds %s: %s, no \"drifted in D of %ld\" line\n",
+                p->variant, rounds, describe_status(status, how, sizeof how), t);
+        return -1;
+    }
+    values[0] = 100.0 * (double)drifted / (double)t;
+    return 0;
+}
+
+static const struct bench_def def = {
+    .name = "race",
+    .usage =
+        "race (bench) - how often the seed's unprotected bank balance drifts, C beside\n"
+        "               Python, against the rounds per thread\n"
+        "\n"
+        "Usage: bench_race [--trials T] [--peers DIR] [--python PATH] [common flags]\n"
+        "  --trials T       runs of the experiment per measurement (default 10 quick, 20 full)\n"
+        "  --peers DIR      where race.py is (default: the source tree's bench/peers)\n"
+        "  --python PATH    the Python interpreter (default: python3 from PATH)\n",
+    .metrics = { { "drift_pct", "%" } },
+    .nmetrics = 1,
+    .default_repeats_quick = 3,
+    .default_repeats_full = 5,
+    .default_warmup = 0,
+    .flag = flag,
+    .plan = plan,
+    .run = run,
+};
+
+int main(int argc, char **argv)
+{
+    /* The race demo is built into the same folder as this bench. */
+    sibling_program("race", race_path, sizeof race_path);
+    return bench_main(argc, argv, &def);
+}

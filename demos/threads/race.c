@@ -1,0 +1,308 @@
+/* race.c - threads deposit and withdraw on one shared balance, with and without a lock
+ *
+ * Usage:    race [--lock none|mutex|spin|atomic] [--threads N] [--rounds N] [--window W]
+ *                [--interleave] [--trials T]
+ * Observe:  every round, thread i deposits n and then withdraws n (n = 5 for thread 0,
+ *           8 for thread 1, 5 + 3i in general), so the balance must end at 0. With
+ *           --lock none it usually does not: "balance = balance + n" is three machine
+ *           steps - load the balance into a register, add n, store the register back -
+ *           and when two threads load the same old value, the second store wipes out the
+ *           first thread's change. That is a lost update. The program also keeps a tally
+ *           of changes beside the balance (+1 per change, updated the same way), so it can
+ *           say how many changes were lost, not only how far the balance drifted (two
+ *           lost changes can cancel out in the balance; they never cancel in the tally).
+ *           mutex, spin and atomic always end at exactly 0 with nothing lost; compare
+ *           their time per round.
+ * Try:      race --lock none --rounds 1000   (why does a small count often hide the race?)
+ *           race --lock none --window 200    (dawdle between load and store: more losses)
+ *           race --lock none --interleave --rounds 10   (a forced schedule: the loss is certain)
+ *           race --lock none --trials 20     (how often does the balance drift?)
+ *           taskset -c 0 build/bin/race --lock none   (one CPU: the threads take turns)
+ * Python:   seeds/000, the bank balance, change_it(n) with and without threading.Lock;
+ *           the same experiment in Python is bench/peers/race.py
+ * See also: docs/threads/race.md
+ */
+#include "core.h"
+
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "race - threads deposit and withdraw on one shared balance, with and without a lock\n"
+    "\n"
+    "Usage: race [--lock none|mutex|spin|atomic] [--threads N] [--rounds N] [--window W]\n"
+    "            [--interleave] [--trials T]\n"
+    "  --lock none     no protection: updates get lost, the balance drifts (default)\n"
+    "  --lock mutex    each change under a pthread mutex (sleeps while it waits)\n"
+    "  --lock spin     each change under a pthread spinlock (burns CPU while it waits)\n"
+    "  --lock atomic   each change is one atomic add instruction, no lock at all\n"
+    "  --threads N     how many threads (default 2, at most 64); thread i uses n = 5 + 3i\n"
+    "  --rounds N      deposit-then-withdraw rounds per thread (default 100000)\n"
+    "  --window W      busy-wait W steps between reading and writing the balance, to\n"
+    "                  widen the gap another thread can fall into (default 0)\n"
+    "  --interleave    (with --lock none) force the worst schedule: in every change all\n"
+    "                  threads read first, then all write, so losses are certain and\n"
+    "                  their number is known in advance; slow, use few rounds\n"
+    "  --trials T      run the whole experiment T times and count how often it drifts\n"
+    "                  (default 1, at most 10000)\n"
+    "  --help          this text\n"
+    "\n"
+    "Prints the final balance and the expected 0, the number of lost updates and the\n"
+    "time per round. Exits 0 whatever the balance: a drift is the lesson, not an error.\n";
+
+enum lock_kind { LOCK_NONE, LOCK_MUTEX, LOCK_SPIN, LOCK_ATOMIC };
+static const char *const lock_names[] = { "none", "mutex", "spin", "atomic" };
+
+/* The shared account: the seed's balance, and a tally that every change adds 1 to. The
+ * tally is updated exactly like the balance (read, add, write), so a change that is lost
+ * is missing from it too - but a tally only ever goes up, so nothing can hide a loss. */
+struct account {
+    long balance;
+    long updates;
+};
+
+static struct account acct;                  /* plain memory, for none, mutex and spin */
+static _Atomic long atomic_balance, atomic_updates;      /* for --lock atomic */
+static pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_spinlock_t spin;
+static pthread_barrier_t start_line;         /* every worker and main wait here, then go */
+static atomic_long on_cpu;                   /* workers past the start line and running */
+
+static enum lock_kind lock = LOCK_NONE;
+static long nthreads = 2, rounds = 100000, window = 0;
+static int interleave;
+
+/* Thread i's amount: 5 and 8 for the seed's two threads, then 11, 14, ... */
+static long amount_of(long i)
+{
+    return 5 + 3 * i;
+}
+
+/* Spin for `w` steps doing nothing useful. The counter is volatile so the compiler must
+ * keep every step; this is how --window holds the thread between its read and its write. */
+static void dawdle(long w)
+{
+    for (volatile long i = 0; i < w; i++)
+        ;
+}
+
+/* One change of the balance without any protection - the seed's `balance = balance + n`
+ * spelled out as the steps the CPU really takes. `volatile` makes the compiler perform
+ * each load and each store where it is written (otherwise it could fold a deposit and
+ * the withdrawal that follows into nothing); it does NOT make them atomic. */
+/* [snippet:unlocked] */
+static void change_unlocked(long amount)
+{
+    volatile struct account *a = &acct;
+    long balance = a->balance;         /* 1. load the shared balance into a register */
+    long updates = a->updates;
+    dawdle(window);                    /*    (--window: linger here, as a preempted thread would) */
+    a->balance = balance + amount;     /* 2. add, 3. store - over whatever is there now */
+    a->updates = updates + 1;
+}
+/* [/snippet:unlocked] */
+
+/* The same change, protected three ways. A lock makes the load-add-store a critical
+ * section: one thread at a time. An atomic add does the three steps as one instruction
+ * (on x86 `lock xadd`) that no other CPU can split. */
+/* [snippet:locked] */
+static void change(long amount)
+{
+    switch (lock) {
+    case LOCK_NONE:
+        change_unlocked(amount);
+        break;
+    case LOCK_MUTEX:
+        pthread_mutex_lock(&mutex);    /* waits (asleep, in the kernel) if another holds it */
+        change_unlocked(amount);
+        pthread_mutex_unlock(&mutex);
+        break;
+    case LOCK_SPIN:
+        pthread_spin_lock(&spin);      /* waits by looping on the CPU until it is free */
+        change_unlocked(amount);
+        pthread_spin_unlock(&spin);
+        break;
+    case LOCK_ATOMIC:
+        atomic_fetch_add(&atomic_balance, amount);
+        atomic_fetch_add(&atomic_updates, 1);
+        break;
+    }
+}
+/* [/snippet:locked] */
+
+/* --interleave: a turnstile that lets exactly one thread take exactly one step at a time,
+ * in an order fixed in advance. It is built from a mutex and a condition variable, so
+ * the schedule is forced without sleeps and the steps are properly ordered (ThreadSanitizer
+ * sees no race in this mode: the losses come from the schedule alone). */
+static pthread_mutex_t turn_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t turn_changed = PTHREAD_COND_INITIALIZER;
+static long turn;                            /* the number of the step allowed to run now */
+
+static void wait_turn(long step)
+{
+    pthread_mutex_lock(&turn_lock);
+    while (turn != step)
+        pthread_cond_wait(&turn_changed, &turn_lock);
+    pthread_mutex_unlock(&turn_lock);
+}
+
+static void end_turn(void)
+{
+    pthread_mutex_lock(&turn_lock);
+    turn++;
+    pthread_cond_broadcast(&turn_changed);
+    pthread_mutex_unlock(&turn_lock);
+}
+
+/* One change in the forced schedule. Steps base .. base+N-1: every thread reads, in
+ * thread order. Steps base+N .. base+2N-1: every thread writes, in the order `slot`
+ * gives. All read the same old value, so only the last write survives: N-1 of the N
+ * changes are lost, every time. */
+/* [snippet:interleave] */
+static void change_interleaved(long i, long amount, long base, long write_slot)
+{
+    volatile struct account *a = &acct;
+    wait_turn(base + i);                       /* everyone reads the same old values... */
+    long balance = a->balance, updates = a->updates;
+    end_turn();
+    wait_turn(base + nthreads + write_slot);   /* ...then everyone writes, one by one */
+    a->balance = balance + amount;
+    a->updates = updates + 1;
+    end_turn();
+}
+/* [/snippet:interleave] */
+
+/* A worker: wait at the start line so all threads really run at once (started one by
+ * one, the first could finish its rounds before the last exists), then do the rounds.
+ * The barrier wakes the sleeping threads, but waking takes time, and on a busy machine a
+ * woken thread may wait for a CPU; so each thread then spins until every other one is
+ * running too. Only then do the rounds overlap, and only overlapping rounds can race. */
+/* [snippet:worker] */
+static void *worker(void *arg)
+{
+    long i = (long)(intptr_t)arg, n = amount_of(i);
+    pthread_barrier_wait(&start_line);
+    atomic_fetch_add(&on_cpu, 1);
+    while (atomic_load(&on_cpu) < nthreads)
+        ;                                      /* spin: all of us are on a CPU now */
+    for (long r = 0; r < rounds; r++) {
+        if (interleave) {
+            long base = r * 4 * nthreads;
+            /* Deposits are written in thread order, so the last thread's survives;
+             * withdrawals in reverse order, so thread 0's survives. */
+            change_interleaved(i, +n, base, i);
+            change_interleaved(i, -n, base + 2 * nthreads, nthreads - 1 - i);
+        } else {
+            change(+n);                        /* the seed's change_it(n): deposit... */
+            change(-n);                        /* ...and take it back out */
+        }
+    }
+    return NULL;
+}
+/* [/snippet:worker] */
+
+/* One experiment from a zero balance; fills the final balance and tally, returns ns. */
+static int64_t run_once(long *balance, long *updates)
+{
+    acct = (struct account){ 0, 0 };
+    atomic_store(&atomic_balance, 0);
+    atomic_store(&atomic_updates, 0);
+    turn = 0;
+    atomic_store(&on_cpu, 0);
+
+    pthread_t *tids = xcalloc((size_t)nthreads, sizeof *tids);
+    int s = pthread_barrier_init(&start_line, NULL, (unsigned)nthreads + 1);
+    if (s != 0)
+        die_code("pthread_barrier_init", s);
+    for (long i = 0; i < nthreads; i++)
+        xpthread_create(&tids[i], NULL, worker, (void *)(intptr_t)i);
+    pthread_barrier_wait(&start_line);       /* main is the last to arrive: go */
+    int64_t t0 = now_ns();
+    for (long i = 0; i < nthreads; i++)
+        xpthread_join(tids[i], NULL);
+    int64_t ns = now_ns() - t0;
+    pthread_barrier_destroy(&start_line);
+    free(tids);
+
+    *balance = lock == LOCK_ATOMIC ? atomic_load(&atomic_balance) : acct.balance;
+    *updates = lock == LOCK_ATOMIC ? atomic_load(&atomic_updates) : acct.updates;
+    return ns;
+}
+
+static enum lock_kind parse_lock(const char *s)
+{
+    for (size_t k = 0; k < sizeof lock_names / sizeof *lock_names; k++)
+        if (!strcmp(s, lock_names[k]))
+            return (enum lock_kind)k;
+    usage_error("--lock: '%s' is not one of none, mutex, spin, atomic", s);
+}
+
+int main(int argc, char **argv)
+{
+    prog_init(argv[0]);
+    long trials = 1;
+    static const struct option opts[] = {
+        { "lock", required_argument, NULL, 'l' },
+        { "threads", required_argument, NULL, 't' },
+        { "rounds", required_argument, NULL, 'r' },
+        { "window", required_argument, NULL, 'w' },
+        { "interleave", no_argument, NULL, 'i' },
+        { "trials", required_argument, NULL, 'T' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l': lock = parse_lock(optarg); break;
+        case 't': nthreads = parse_long("--threads", optarg, 1, 64); break;
+        case 'r': rounds = parse_long("--rounds", optarg, 1, 1000000000); break;
+        case 'w': window = parse_long("--window", optarg, 0, 1000000); break;
+        case 'i': interleave = 1; break;
+        case 'T': trials = parse_long("--trials", optarg, 1, 10000); break;
+        case 'h': usage_exit(usage_text);
+        default:  usage_try_help();     /* getopt has said what was wrong */
+        }
+    }
+    if (optind < argc)
+        usage_error("unexpected argument '%s'", argv[optind]);
+    if (interleave && lock != LOCK_NONE)
+        usage_error("--interleave forces a schedule on unprotected updates: use --lock none");
+    int s = pthread_spin_init(&spin, PTHREAD_PROCESS_PRIVATE);
+    if (s != 0)
+        die_code("pthread_spin_init", s);
+
+    printf("race: %ld thread%s x %ld rounds, lock %s%s", nthreads, nthreads == 1 ? "" : "s",
+           rounds, lock_names[lock], interleave ? ", forced interleaving" : "");
+    if (window)
+        printf(", window %ld", window);
+    printf("\n  each round, thread i deposits n and withdraws n; n =");
+    for (long i = 0; i < nthreads && i < 4; i++)
+        printf("%s %ld", i ? "," : "", amount_of(i));
+    printf("%s\n", nthreads > 4 ? ", ..." : "");
+
+    long expected_updates = 2 * nthreads * rounds;
+    long drifted = 0;
+    for (long t = 0; t < trials; t++) {
+        long balance, updates;
+        int64_t ns = run_once(&balance, &updates);
+        if (balance != 0)
+            drifted++;
+        if (trials > 1)
+            printf("trial %ld: ", t + 1);
+        printf("balance = %ld (expected 0)%s", balance, trials > 1 ? ", " : "\n");
+        printf("lost updates = %ld of %ld\n", expected_updates - updates, expected_updates);
+        if (trials == 1)
+            printf("time per round: %.1f ns (%.3f s in all)\n", (double)ns / (double)rounds,
+                   (double)ns / 1e9);
+    }
+    if (interleave)      /* the forced schedule's outcome, worked out in advance */
+        printf("forced schedule predicts: balance = %ld, lost updates = %ld\n",
+               rounds * (amount_of(nthreads - 1) - amount_of(0)), rounds * 2 * (nthreads - 1));
+    printf("drifted in %ld of %ld trial%s\n", drifted, trials, trials == 1 ? "" : "s");
+    pthread_spin_destroy(&spin);
+    return EXIT_SUCCESS;
+}
