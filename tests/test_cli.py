@@ -10,6 +10,7 @@ BAD_VALUES = {
     "spawn": ["--children", "many"],
     "measure": ["--interval", "-5", "--", "true"],
     "fork": ["extra-argument"],
+    "pool": ["--crash", "sometimes"],
 }
 
 programs = sorted(p for p in os.listdir(BIN) if os.access(os.path.join(BIN, p), os.X_OK))

@@ -79,8 +79,8 @@ static int task_segv(int64_t arg, int64_t *value)
 {
     sleep_ns(us_of(arg) * 1000 / 2);
     signal(SIGSEGV, SIG_DFL);
-    volatile int *volatile nowhere = NULL;     /* volatile: the compiler must store */
-    *nowhere = 1;                              /* no page at address 0: SIGSEGV */
+    volatile int *volatile nowhere = (volatile int *)16;   /* volatile: it must store */
+    *nowhere = 1;                              /* no page at address 16: SIGSEGV */
     *value = 0;
     return 0;
 }
