@@ -11,6 +11,7 @@ BAD_VALUES = {
     "measure": ["--interval", "-5", "--", "true"],
     "fork": ["extra-argument"],
     "pool": ["--crash", "sometimes"],
+    "subprocess": ["--input-bytes", "lots"],
 }
 
 programs = sorted(p for p in os.listdir(BIN) if os.access(os.path.join(BIN, p), os.X_OK))
