@@ -183,6 +183,7 @@ static noreturn void worker_main(struct procpool *p, int w, pid_t parent)
     struct task_rec in[MAX_BATCH];
     struct result_rec out[MAX_BATCH];
     long completed = 0;
+    pid_t self = getpid();                   /* a system call: ask once, not per task */
     for (;;) {
         size_t want = (size_t)p->batch;
         if (p->max_tasks > 0 && (long)want > p->max_tasks - completed)
@@ -200,7 +201,7 @@ static noreturn void worker_main(struct procpool *p, int w, pid_t parent)
         me->hi = in[got - 1].seq + 1;
         if (in[0].seq != p->sh->next_seq) {              /* ... then the gap check */
             struct result_rec lost = { .seq = p->sh->next_seq, .seq_end = in[0].seq,
-                                       .kind = RES_LOST, .worker = w, .pid = getpid() };
+                                       .kind = RES_LOST, .worker = w, .pid = self };
             put_results(p, &lost, 1);
         }
         p->sh->next_seq = me->hi;
@@ -209,16 +210,17 @@ static noreturn void worker_main(struct procpool *p, int w, pid_t parent)
 
         size_t nout = 0;
         int stop = 0;
+        int64_t t = now_ns();                            /* one clock read per task */
         for (size_t i = 0; i < got; i++) {
             if (in[i].kind == REC_SENTINEL)              /* Python: task is None */
                 stop = 1;
             if (in[i].kind != REC_TASK)
                 continue;
             struct result_rec *r = &out[nout++];
-            *r = (struct result_rec){ .seq = in[i].seq, .worker = w, .pid = getpid() };
-            r->start_ns = now_ns();
+            *r = (struct result_rec){ .seq = in[i].seq, .worker = w, .pid = self };
+            r->start_ns = t;
             r->error = in[i].fn(in[i].arg, &r->value);   /* run it */
-            r->end_ns = now_ns();
+            r->end_ns = t = now_ns();
             r->kind = r->error ? RES_ERROR : RES_DONE;
             completed++;
         }
@@ -445,6 +447,10 @@ void procpool_pump(struct procpool *p, double timeout_s)
     int map[2 + p->n], nfds = 0;
     map[0] = map[1] = -1;
     flush_backlog(p);
+    size_t before = p->pending;
+    drain_results(p);                 /* results already there: take them, and then */
+    if (p->pending < before)          /* only look (not wait) for deaths and room */
+        timeout_s = 0;
     fds[nfds++] = (struct pollfd){ .fd = p->result_r, .events = POLLIN };
     if (p->bl_len > 0 && p->task_w >= 0)
         fds[nfds++] = (struct pollfd){ .fd = p->task_w, .events = POLLOUT };
@@ -515,8 +521,8 @@ static void submit_into(struct procpool *p, struct procpool_task *t, procpool_fn
     enqueue(p, REC_TASK, fn, arg);
     p->ring[t->seq & (p->cap - 1)] = t;
     p->pending++;
-    if (p->bl_len >= PIPE_BUF / sizeof(struct task_rec))
-        flush_backlog(p);                 /* a full write's worth: send it on its way */
+    if (p->bl_len % (PIPE_BUF / sizeof(struct task_rec)) == 0)
+        flush_backlog(p);                 /* each full write's worth: send it on its way */
 }
 
 struct procpool_task *procpool_submit(struct procpool *p, procpool_fn fn, int64_t arg)
@@ -529,7 +535,9 @@ struct procpool_task *procpool_submit(struct procpool *p, procpool_fn fn, int64_
 
 int procpool_get(struct procpool_task *t, double timeout_s, struct procpool_result *r)
 {
-    int64_t deadline = now_ns() + (int64_t)(timeout_s * 1e9);
+    int64_t deadline = 0;
+    if (timeout_s >= 0 && t->r.state == PROCPOOL_PENDING)
+        deadline = now_ns() + (int64_t)(timeout_s * 1e9);
     while (t->r.state == PROCPOOL_PENDING) {
         double left = timeout_s < 0 ? -1 : (double)(deadline - now_ns()) / 1e9;
         if (timeout_s >= 0 && left <= 0) {
@@ -556,13 +564,20 @@ void procpool_task_free(struct procpool_task *t)
 size_t procpool_map(struct procpool *p, procpool_fn fn, const int64_t *args, size_t n,
                     struct procpool_result *results)
 {
-    struct procpool_task *ts = xcalloc(n ? n : 1, sizeof *ts);
-    for (size_t i = 0; i < n; i++)
-        submit_into(p, &ts[i], fn, args[i]);
-    size_t failed = 0;
-    for (size_t i = 0; i < n; i++) {     /* in input order, whatever order they end in */
-        procpool_get(&ts[i], -1, &results[i]);
-        failed += results[i].state != PROCPOOL_DONE;
+    /* Keep at most `window` tasks submitted and not yet collected: the workers start on
+     * the first ones while we submit the rest, and memory stays bounded however long the
+     * input. Results are collected in input order, whatever order they end in. */
+    size_t window = (size_t)p->n * (size_t)p->batch * 64, failed = 0, got = 0;
+    struct procpool_task *ts = xcalloc(window, sizeof *ts);
+    for (size_t i = 0; i < n || got < n;) {
+        if (i < n && i - got < window) {
+            submit_into(p, &ts[i % window], fn, args[i]);
+            i++;
+            continue;
+        }
+        procpool_get(&ts[got % window], -1, &results[got]);
+        failed += results[got].state != PROCPOOL_DONE;
+        got++;
     }
     free(ts);
     return failed;

@@ -9,6 +9,7 @@ from testlib import SRC, check, done, parse_csv, program, run
 # The tiniest run of each bench: extra flags to keep it short (add a line per new bench).
 TINY = {
     "spin": ["--seconds", "0.02"],
+    "pool": ["--seconds", "0.002"],
 }
 
 with open(os.path.join(SRC, "bench", "benches.txt")) as f:
