@@ -13,6 +13,7 @@ TINY = {
     "locks": ["--seconds", "0.01"],
     "switching": ["--seconds", "0.01"],
     "race": ["--trials", "1"],
+    "pool": ["--seconds", "0.002"],
 }
 
 with open(os.path.join(SRC, "bench", "benches.txt")) as f:

@@ -18,6 +18,8 @@ BAD_VALUES = {
     "tls": ["--checks", "-1"],
     "deadlock": ["--timeout-ms", "soon"],
     "switching": ["--kind", "gpu"],
+    "pool": ["--crash", "sometimes"],
+    "subprocess": ["--input-bytes", "lots"],
 }
 
 programs = sorted(p for p in os.listdir(BIN) if os.access(os.path.join(BIN, p), os.X_OK))

@@ -1,0 +1,266 @@
+/* pool.c (bench) - tasks per second through a pool, against the work in each task:
+ *                  the C process pool, a C thread pool, and Python's multiprocessing.Pool
+ *
+ * x is the work in one task, in microseconds of spinning on the clock (0: an empty task).
+ * Every variant runs one pool of CPU-count workers, already started, and times from the
+ * first submission to the last result collected:
+ *   c-processes        lib/procpool, apply_async style: one handle per task, each worker
+ *                      takes one task per lock, as Python's Pool does
+ *   c-processes-batch  lib/procpool's map, workers taking up to 64 task records per lock
+ *                      (fewer for short runs, by Python's chunk-size rule) and putting
+ *                      their results back in one write
+ *   c-threads          a plain thread pool: one queue under a mutex and two condition
+ *                      variables, a worker takes one task at a time
+ *   py-apply-async     bench/peers/pool_peer.py: apply_async per task, then get() each
+ *   py-map-chunked     the same peer: Pool.map with its default chunks
+ * With enough work per task every variant meets the ideal line CPUs / work; the empty end
+ * shows what the pool itself costs per task: a lock, a read and a write per task for the
+ * process pool - cheap next to a cross-CPU wake-up, because the pipe keeps many tasks in
+ * flight and a busy worker never sleeps between them.
+ */
+#include "core.h"
+#include "harness.h"
+#include "procpool.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef PEERS_DIR
+#define PEERS_DIR "bench/peers"
+#endif
+
+static const char *peers_dir = PEERS_DIR;   /* --peers */
+static const char *python = "python3";      /* --python */
+static double seconds = -1;                 /* --seconds: target length of one run */
+
+static int flag(const char *name, const char *value)
+{
+    if (!strcmp(name, "--seconds"))
+        seconds = parse_double(name, value, 0.001, 60);
+    else if (!strcmp(name, "--peers"))
+        peers_dir = value;
+    else if (!strcmp(name, "--python"))
+        python = value;
+    else
+        return 0;
+    return 1;
+}
+
+static const char *variants[] = { "c-processes", "c-processes-batch", "c-threads",
+                                  "py-apply-async", "py-map-chunked" };
+/* A rough ceiling on each variant's tasks/s, only to size a run near --seconds. */
+static const double peak[] = { 1.5e6, 6e6, 3e6, 6e4, 3e6 };
+
+static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
+{
+    static const double work_us[] = { 0, 1, 10, 100, 1000 };
+    size_t n = 0;
+    (void)o;
+    for (size_t v = 0; v < sizeof variants / sizeof *variants; v++)
+        for (size_t i = 0; i < sizeof work_us / sizeof *work_us && n < max; i++)
+            pts[n++] = (struct bench_point){ variants[v], work_us[i] };
+    return n;
+}
+
+/* The task: spin on the clock for `arg` nanoseconds; the same in every variant. */
+static int task_spin(int64_t arg, int64_t *value)
+{
+    int64_t end = now_ns() + arg, loops = 0;
+    while (arg > 0 && now_ns() < end)
+        loops++;
+    *value = loops;
+    return 0;
+}
+
+/* ---- the C thread pool: a queue of task indices, workers taking one at a time ---- */
+
+struct tpool {
+    pthread_mutex_t mu;
+    pthread_cond_t has_work, all_done;
+    long next, submitted, done, n;
+    int stop;
+    int64_t work_ns, *results;
+};
+
+static void *tpool_worker(void *arg)
+{
+    struct tpool *t = arg;
+    pthread_mutex_lock(&t->mu);
+    for (;;) {
+        while (t->next == t->submitted && !t->stop)
+            pthread_cond_wait(&t->has_work, &t->mu);
+        if (t->next == t->submitted)
+            break;
+        long i = t->next++;
+        pthread_mutex_unlock(&t->mu);
+        task_spin(t->work_ns, &t->results[i]);
+        pthread_mutex_lock(&t->mu);
+        if (++t->done == t->n)
+            pthread_cond_signal(&t->all_done);
+    }
+    pthread_mutex_unlock(&t->mu);
+    return NULL;
+}
+
+static double run_threads(long n, int64_t work_ns, int workers)
+{
+    struct tpool t = { .n = n, .work_ns = work_ns };
+    t.results = xcalloc((size_t)n, sizeof *t.results);
+    pthread_mutex_init(&t.mu, NULL);
+    pthread_cond_init(&t.has_work, NULL);
+    pthread_cond_init(&t.all_done, NULL);
+    pthread_t *tids = xcalloc((size_t)workers, sizeof *tids);
+    for (int i = 0; i < workers; i++)
+        xpthread_create(&tids[i], NULL, tpool_worker, &t);
+    int64_t t0 = now_ns();
+    for (long i = 0; i < n; i++) {            /* submit one by one, as apply_async does */
+        pthread_mutex_lock(&t.mu);
+        t.submitted++;
+        pthread_cond_signal(&t.has_work);
+        pthread_mutex_unlock(&t.mu);
+    }
+    pthread_mutex_lock(&t.mu);
+    while (t.done < n)
+        pthread_cond_wait(&t.all_done, &t.mu);
+    t.stop = 1;
+    pthread_cond_broadcast(&t.has_work);
+    pthread_mutex_unlock(&t.mu);
+    double s = (double)(now_ns() - t0) / 1e9;
+    for (int i = 0; i < workers; i++)
+        xpthread_join(tids[i], NULL);
+    free(tids);
+    free(t.results);
+    return s;
+}
+
+/* ---- the C process pool ---------------------------------------------------------- */
+
+static double run_processes(long n, int64_t work_ns, int workers, int batch, long *failed)
+{
+    struct procpool_opts o = { .workers = workers, .batch = batch };
+    struct procpool *p = procpool_create(&o);
+    int64_t t0 = now_ns();
+    if (batch > 1) {
+        int64_t *args = xcalloc((size_t)n, sizeof *args);
+        struct procpool_result *res = xcalloc((size_t)n, sizeof *res);
+        for (long i = 0; i < n; i++)
+            args[i] = work_ns;
+        *failed = (long)procpool_map(p, task_spin, args, (size_t)n, res);
+        free(args);
+        free(res);
+    } else {
+        struct procpool_task **h = xcalloc((size_t)n, sizeof *h);
+        for (long i = 0; i < n; i++)
+            h[i] = procpool_submit(p, task_spin, work_ns);
+        for (long i = 0; i < n; i++) {
+            struct procpool_result r;
+            procpool_get(h[i], -1, &r);
+            *failed += r.state != PROCPOOL_DONE;
+            procpool_task_free(h[i]);
+        }
+        free(h);
+    }
+    double s = (double)(now_ns() - t0) / 1e9;
+    procpool_close(p);
+    procpool_join(p);
+    procpool_free(p);
+    return s;
+}
+
+/* ---- the Python peer: it times itself and prints "tasks_per_s VALUE" -------------- */
+
+static int run_python(const char *mode, long n, double work_us, int workers, double *rate)
+{
+    char script[PATH_MAX], cmd[PATH_MAX + 256];
+    snprintf(script, sizeof script, "%s/pool_peer.py", peers_dir);
+    if (access(script, R_OK) != 0) {
+        fprintf(stderr, "pool: %s: %s - Python points skipped\n", script, strerror(errno));
+        return 1;
+    }
+    snprintf(cmd, sizeof cmd, "'%s' '%s' --mode %s --tasks %ld --work-us %g --workers %d "
+             "2>&1", python, script, mode, n, work_us, workers);
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        die_errno("popen");
+    char line[512];
+    int found = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "tasks_per_s %lf", rate) == 1)
+            found = 1;
+    int status = pclose(f);
+    if (status == -1)
+        die_errno("pclose");
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+        fprintf(stderr, "pool: %s not found - Python points skipped\n", python);
+        return 1;
+    }
+    if (!found || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char how[128];
+        fprintf(stderr, "pool: %s %s: %s, last line: %s", python, script,
+                describe_status(status, how, sizeof how), line);
+        return -1;
+    }
+    return 0;
+}
+
+static int run(const struct bench_point *p, const struct bench_opts *o, double *values)
+{
+    size_t v = 0;
+    while (strcmp(variants[v], p->variant))
+        v++;
+    int workers = cpu_count();
+    double target = seconds > 0 ? seconds : o->full ? 0.5 : 0.1;
+    double ideal = p->x > 0 ? workers * 1e6 / p->x : peak[v];
+    long n = (long)(target * (ideal < peak[v] ? ideal : peak[v]));
+    if (n < 20)
+        n = 20;
+    int64_t work_ns = (int64_t)(p->x * 1000);
+
+    if (!strncmp(p->variant, "py-", 3))
+        return run_python(v == 3 ? "apply_async" : "map", n, p->x, workers, &values[0]);
+    long failed = 0;
+    /* Batched, a worker takes up to 64 records per lock - fewer when there are few tasks,
+     * by the rule Python's map uses for its chunks (tasks / (4 x workers)), so that one
+     * worker does not take everything while the others wait. */
+    long batch = n / (4L * workers);
+    batch = v != 1 ? 1 : batch < 1 ? 1 : batch > 64 ? 64 : batch;
+    double s = v == 2 ? run_threads(n, work_ns, workers)
+                      : run_processes(n, work_ns, workers, (int)batch, &failed);
+    if (failed) {
+        fprintf(stderr, "pool: %s: %ld of %ld tasks failed\n", p->variant, failed, n);
+        return -1;
+    }
+    values[0] = (double)n / s;
+    return 0;
+}
+
+static const struct bench_def def = {
+    .name = "pool",
+    .usage =
+        "pool (bench) - tasks/s through a pool against the work per task (0 .. 1000 us):\n"
+        "               C process pool (one by one, batched), C thread pool, Python's Pool\n"
+        "               (apply_async per task, map with chunks)\n"
+        "\n"
+        "Usage: bench_pool [--seconds S] [--peers DIR] [--python PATH] [common flags]\n"
+        "  --seconds S      about how long one run lasts (default 0.1 quick, 0.5 full)\n"
+        "  --peers DIR      where pool_peer.py is (default: the source tree's bench/peers)\n"
+        "  --python PATH    the Python interpreter (default: python3 from PATH)\n",
+    .metrics = { { "tasks_per_s", "tasks/s" } },
+    .nmetrics = 1,
+    .default_repeats_quick = 3,
+    .default_repeats_full = 5,
+    .default_warmup = 0,
+    .flag = flag,
+    .plan = plan,
+    .run = run,
+};
+
+int main(int argc, char **argv)
+{
+    return bench_main(argc, argv, &def);
+}

@@ -1,0 +1,701 @@
+/* procpool.c - the process pool of procpool.h: two shared pipes, two robust locks, a slot
+ * per worker in shared memory, and a parent that watches its workers through pidfds.
+ *
+ * Record numbers (seq) are the thread that ties it together. The parent numbers every
+ * record it writes into the task pipe (tasks, sentinels, probes) 0, 1, 2, ... and, being
+ * the only writer, writes them in that order; the workers read them under the take lock,
+ * so they also come out in that order. Under the same lock the shared `next_seq` says
+ * which number the next reader should see. A worker writes the numbers it took into its
+ * slot before it releases the lock, so at every moment each unfinished task is in exactly
+ * one place: the parent's backlog, the pipe, a worker's slot - or in the hands of a worker
+ * that died between read() and writing its slot, which the next reader detects because
+ * the number it reads is not next_seq.
+ */
+#include "procpool.h"
+#include "core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum { REC_TASK = 1, REC_SENTINEL, REC_PROBE };    /* what a task-pipe record is */
+enum { RES_DONE = 1, RES_ERROR, RES_LOST };        /* what a result-pipe record is */
+enum { SLOT_IDLE, SLOT_TAKING, SLOT_RUNNING };     /* what a worker is doing */
+enum { MAX_BATCH = 64 };
+
+/* Both record sizes divide PIPE_BUF (4096), and no write is longer than PIPE_BUF, so every
+ * write() lands whole and alone in the pipe even with many writers: no reader ever sees
+ * half a record. */
+struct task_rec {
+    uint64_t seq;
+    procpool_fn fn;
+    int64_t arg;
+    uint32_t kind, pad;
+};
+struct result_rec {
+    uint64_t seq, seq_end;        /* RES_LOST: the lost range [seq, seq_end) */
+    int64_t value, start_ns, end_ns;
+    int32_t error, worker, pid;
+    uint32_t kind;
+    uint64_t pad;
+};
+_Static_assert(sizeof(struct task_rec) == 32, "task records are 32 bytes");
+_Static_assert(sizeof(struct result_rec) == 64, "result records are 64 bytes");
+_Static_assert(MAX_BATCH * sizeof(struct result_rec) <= PIPE_BUF, "a batch is one write");
+
+/* One worker's slot. Only that worker writes it while it lives; the parent reads it after
+ * the worker has died. The records it holds are the consecutive numbers [lo, hi). */
+struct slot {
+    _Alignas(64) int state;
+    uint64_t lo, hi;
+};
+
+struct shared {                   /* MAP_SHARED: the parent and every worker see this */
+    pthread_mutex_t take_lock;    /* guards reading the task pipe, and next_seq */
+    pthread_mutex_t put_lock;     /* guards writing the result pipe */
+    uint64_t next_seq;
+    struct slot slots[];
+};
+
+struct procpool_task {
+    struct procpool *pool;
+    uint64_t seq;
+    int detached;                 /* freed by the pool when it finishes */
+    struct procpool_result r;
+};
+
+struct worker {
+    pid_t pid;                    /* 0: none (stopping, or reaped) */
+    int pidfd;                    /* readable once the process has ended */
+};
+
+struct procpool {
+    int n, batch;
+    long max_tasks;
+    FILE *log;
+    int closed, stopping, terminated;
+    int task_r, task_w, result_r, result_w;   /* task_w is -1 once closed for EOF */
+    struct shared *sh;
+    size_t sh_size;
+    struct worker *w;
+    /* Unfinished tasks by number: ring[seq & (cap - 1)] for seq in [oldest, next_seq). */
+    struct procpool_task **ring;
+    uint64_t cap, oldest, next_seq;
+    size_t pending;
+    /* Records numbered but not yet written into the task pipe (the pipe was full). */
+    struct task_rec *backlog;
+    size_t bl_cap, bl_head, bl_len;
+    int lost_wstatus;             /* how the last worker caught taking a record died */
+    struct procpool_stats stats;
+};
+
+/* ---- the robust locks ------------------------------------------------------------- */
+
+/* A process-shared mutex lives in the shared mapping. "Robust" means: if its owner dies,
+ * the next pthread_mutex_lock() returns EOWNERDEAD instead of waiting forever; the new
+ * owner repairs what the lock protects and calls pthread_mutex_consistent(). */
+static void robust_init(pthread_mutex_t *m)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    int s = pthread_mutex_init(m, &a);
+    if (s != 0)
+        die_code("pthread_mutex_init", s);
+    pthread_mutexattr_destroy(&a);
+}
+
+/* Nothing needs repair here: the pipes move whole records, and the take lock's next_seq
+ * is checked by every reader anyway (the gap check). */
+static void robust_lock(pthread_mutex_t *m)
+{
+    int s = pthread_mutex_lock(m);
+    if (s == EOWNERDEAD)
+        s = pthread_mutex_consistent(m);
+    if (s != 0)
+        die_code("pthread_mutex_lock", s);
+}
+
+static void robust_unlock(pthread_mutex_t *m)
+{
+    int s = pthread_mutex_unlock(m);
+    if (s != 0)
+        die_code("pthread_mutex_unlock", s);
+}
+
+/* ---- the worker ------------------------------------------------------------------- */
+
+/* Read between 1 and `max` whole records; 0 at end of file. A pipe read returns at most
+ * what is there, and the pipe only ever holds whole records, but finish a short one anyway. */
+static size_t read_records(int fd, void *buf, size_t size, size_t max)
+{
+    size_t got = 0;
+    for (;;) {
+        ssize_t r = read(fd, (char *)buf + got, max * size - got);
+        if (r == -1 && errno == EINTR)
+            continue;
+        if (r == -1)
+            die_child_errno("read");
+        got += (size_t)r;
+        if (r == 0 || got % size == 0)
+            return got / size;
+    }
+}
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t r = write(fd, buf, len);
+        if (r == -1 && errno == EINTR)
+            continue;
+        if (r == -1)
+            die_child_errno("write");
+        buf = (const char *)buf + r;
+        len -= (size_t)r;
+    }
+}
+
+static void put_results(struct procpool *p, const struct result_rec *out, size_t n)
+{
+    robust_lock(&p->sh->put_lock);
+    write_all(p->result_w, out, n * sizeof *out);
+    robust_unlock(&p->sh->put_lock);
+}
+
+/* [snippet:worker] */
+static noreturn void worker_main(struct procpool *p, int w, pid_t parent)
+{
+    /* If the parent dies, so do we: nobody would read our results or reap us. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+        _exit(1);
+    struct slot *me = &p->sh->slots[w];
+    struct task_rec in[MAX_BATCH];
+    struct result_rec out[MAX_BATCH];
+    long completed = 0;
+    pid_t self = getpid();                   /* a system call: ask once, not per task */
+    for (;;) {
+        size_t want = (size_t)p->batch;
+        if (p->max_tasks > 0 && (long)want > p->max_tasks - completed)
+            want = (size_t)(p->max_tasks - completed);
+
+        robust_lock(&p->sh->take_lock);                  /* Python: self._rlock */
+        me->state = SLOT_TAKING;
+        size_t got = read_records(p->task_r, in, sizeof *in, want);
+        if (got == 0) {                                  /* EOF: the pool is closing, */
+            me->state = SLOT_IDLE;                       /* or the parent is gone */
+            robust_unlock(&p->sh->take_lock);
+            _exit(0);
+        }
+        me->lo = in[0].seq;                              /* the slot first ... */
+        me->hi = in[got - 1].seq + 1;
+        if (in[0].seq != p->sh->next_seq) {              /* ... then the gap check */
+            struct result_rec lost = { .seq = p->sh->next_seq, .seq_end = in[0].seq,
+                                       .kind = RES_LOST, .worker = w, .pid = self };
+            put_results(p, &lost, 1);
+        }
+        p->sh->next_seq = me->hi;
+        me->state = SLOT_RUNNING;
+        robust_unlock(&p->sh->take_lock);
+
+        size_t nout = 0;
+        int stop = 0;
+        int64_t t = now_ns();                            /* one clock read per task */
+        for (size_t i = 0; i < got; i++) {
+            if (in[i].kind == REC_SENTINEL)              /* Python: task is None */
+                stop = 1;
+            if (in[i].kind != REC_TASK)
+                continue;
+            struct result_rec *r = &out[nout++];
+            *r = (struct result_rec){ .seq = in[i].seq, .worker = w, .pid = self };
+            r->start_ns = t;
+            r->error = in[i].fn(in[i].arg, &r->value);   /* run it */
+            r->end_ns = t = now_ns();
+            r->kind = r->error ? RES_ERROR : RES_DONE;
+            completed++;
+        }
+        if (nout > 0)
+            put_results(p, out, nout);                   /* Python: self._wlock */
+        me->state = SLOT_IDLE;
+        me->lo = me->hi = 0;
+        if (stop || (p->max_tasks > 0 && completed >= p->max_tasks))
+            _exit(0);                                    /* retired, or told to leave */
+    }
+}
+/* [/snippet:worker] */
+
+/* ---- the parent: starting and reaping workers -------------------------------------- */
+
+static void logf_(struct procpool *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(struct procpool *p, const char *fmt, ...)
+{
+    if (!p->log)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("pool: ", p->log);
+    vfprintf(p->log, fmt, ap);
+    va_end(ap);
+    fflush(p->log);
+}
+
+static void start_worker(struct procpool *p, int w)
+{
+    p->sh->slots[w] = (struct slot){ .state = SLOT_IDLE };
+    pid_t parent = getpid();
+    fflush(NULL);                        /* the child must not inherit unwritten output */
+    pid_t pid = xfork();
+    if (pid == 0) {
+        /* Keep only the worker's ends: with the task pipe's write end closed here, the
+         * worker sees end-of-file once the parent closes its own. */
+        if (p->task_w >= 0)
+            close(p->task_w);
+        close(p->result_r);
+        for (int i = 0; i < p->n; i++)
+            if (p->w[i].pid > 0)
+                close(p->w[i].pidfd);
+        worker_main(p, w, parent);
+    }
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (fd == -1)
+        die_errno("pidfd_open");
+    p->w[w] = (struct worker){ .pid = pid, .pidfd = fd };
+    p->stats.started++;
+}
+
+static void finish(struct procpool *p, uint64_t seq, const struct procpool_result *r)
+{
+    if (seq < p->oldest || seq >= p->next_seq)
+        return;
+    struct procpool_task **at = &p->ring[seq & (p->cap - 1)];
+    struct procpool_task *t = *at;
+    if (!t || t->seq != seq)             /* a sentinel or probe, or finished already */
+        return;
+    *at = NULL;
+    t->r = *r;
+    p->pending--;
+    if (t->detached)
+        free(t);
+    while (p->oldest < p->next_seq && !p->ring[p->oldest & (p->cap - 1)])
+        p->oldest++;
+}
+
+static void handle_result(struct procpool *p, const struct result_rec *rec)
+{
+    if (rec->kind == RES_LOST) {
+        struct procpool_result r = { .state = PROCPOOL_CRASHED, .wstatus = p->lost_wstatus,
+                                     .worker = -1 };
+        for (uint64_t s = rec->seq; s < rec->seq_end; s++) {
+            struct procpool_task *t = s >= p->oldest && s < p->next_seq
+                                      ? p->ring[s & (p->cap - 1)] : NULL;
+            if (t && t->seq == s) {
+                p->stats.lost++;
+                logf_(p, "task #%llu was taken by a worker that died before recording it: "
+                      "reported lost by worker %d\n", (unsigned long long)s, rec->worker);
+            }
+            finish(p, s, &r);
+        }
+        return;
+    }
+    struct procpool_result r = {
+        .state = rec->kind == RES_DONE ? PROCPOOL_DONE : PROCPOOL_ERROR,
+        .value = rec->value, .error = rec->error, .worker = rec->worker, .pid = rec->pid,
+        .start_ns = rec->start_ns, .end_ns = rec->end_ns,
+    };
+    finish(p, rec->seq, &r);
+}
+
+/* Read every result waiting in the pipe, without blocking. */
+static void drain_results(struct procpool *p)
+{
+    struct result_rec buf[PIPE_BUF / sizeof(struct result_rec)];
+    for (;;) {
+        ssize_t r = read(p->result_r, buf, sizeof buf);
+        if (r == -1 && errno == EINTR)
+            continue;
+        if (r == -1 && errno == EAGAIN)
+            return;
+        if (r == -1)
+            die_errno("read");
+        if (r == 0)
+            return;
+        CHECK(r % (ssize_t)sizeof *buf == 0);
+        for (ssize_t i = 0; i < r / (ssize_t)sizeof *buf; i++)
+            handle_result(p, &buf[i]);
+    }
+}
+
+static void enqueue(struct procpool *p, uint32_t kind, procpool_fn fn, int64_t arg);
+
+/* [snippet:reap] */
+/* Worker w has ended (its pidfd said so). Reap it; fail what it held; replace it. */
+static void reap_worker(struct procpool *p, int w)
+{
+    int status;
+    xwaitpid(p->w[w].pid, &status, 0);
+    close(p->w[w].pidfd);
+    pid_t pid = p->w[w].pid;
+    p->w[w].pid = 0;
+    drain_results(p);                 /* whatever it managed to put counts as done */
+
+    struct slot *s = &p->sh->slots[w];
+    int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    char how[128];
+    describe_status(status, how, sizeof how);
+    if (s->state == SLOT_RUNNING || (s->state == SLOT_TAKING && s->hi > s->lo)) {
+        struct procpool_result r = { .state = PROCPOOL_CRASHED, .wstatus = status,
+                                     .worker = w, .pid = pid };
+        for (uint64_t seq = s->lo; seq < s->hi; seq++)
+            finish(p, seq, &r);
+        logf_(p, "worker %d (pid %d) %s while running task record #%llu\n", w, (int)pid, how,
+              (unsigned long long)s->lo);
+    } else if (s->state == SLOT_TAKING) {
+        /* It died holding the take lock, perhaps right after read(): send a probe record
+         * so that some worker reads past the spot and the gap check can speak. */
+        p->lost_wstatus = status;
+        enqueue(p, REC_PROBE, NULL, 0);
+        if (!clean)
+            logf_(p, "worker %d (pid %d) %s while taking a task\n", w, (int)pid, how);
+    } else if (!clean) {
+        logf_(p, "worker %d (pid %d) %s while idle\n", w, (int)pid, how);
+    }
+    if (clean && !p->stopping)
+        p->stats.retired++;
+    if (!clean)
+        p->stats.crashed++;
+    if (p->stopping || p->terminated)
+        return;
+    start_worker(p, w);               /* Python: _repopulate_pool() */
+    logf_(p, "worker %d (pid %d) %s; started pid %d in its place\n", w, (int)pid,
+          clean ? "retired" : "replaced", (int)p->w[w].pid);
+}
+/* [/snippet:reap] */
+
+/* ---- the parent: the task backlog and the event loop ------------------------------- */
+
+/* Write as much of the backlog as the task pipe takes now (it is non-blocking), at most
+ * PIPE_BUF bytes per write so that each write is whole. */
+static void flush_backlog(struct procpool *p)
+{
+    while (p->bl_len > 0 && p->task_w >= 0) {
+        size_t n = p->bl_len, first = p->bl_cap - p->bl_head;
+        if (n > first)
+            n = first;                /* the part before the ring wraps */
+        if (n > PIPE_BUF / sizeof(struct task_rec))
+            n = PIPE_BUF / sizeof(struct task_rec);
+        ssize_t r = write(p->task_w, &p->backlog[p->bl_head], n * sizeof(struct task_rec));
+        if (r == -1 && errno == EINTR)
+            continue;
+        if (r == -1 && errno == EAGAIN)
+            return;                   /* full: poll() tells us when there is room */
+        if (r == -1)
+            die_errno("write");
+        CHECK((size_t)r == n * sizeof(struct task_rec));
+        p->bl_head = (p->bl_head + n) % p->bl_cap;
+        p->bl_len -= n;
+    }
+}
+
+/* Make room in the ring of unfinished tasks for number `seq`: every live entry has a
+ * number in [oldest, next_seq), and that span must stay shorter than the ring. */
+static void ring_reserve(struct procpool *p, uint64_t seq)
+{
+    if (seq - p->oldest < p->cap)
+        return;
+    uint64_t cap = p->cap * 2;
+    while (seq - p->oldest >= cap)
+        cap *= 2;
+    struct procpool_task **ring = xcalloc(cap, sizeof *ring);
+    for (uint64_t s = p->oldest; s < seq; s++)
+        ring[s & (cap - 1)] = p->ring[s & (p->cap - 1)];
+    free(p->ring);
+    p->ring = ring, p->cap = cap;
+}
+
+static void enqueue(struct procpool *p, uint32_t kind, procpool_fn fn, int64_t arg)
+{
+    if (p->bl_len == p->bl_cap) {     /* grow the backlog ring, keeping the order */
+        size_t cap = p->bl_cap ? 2 * p->bl_cap : 256;
+        struct task_rec *b = xmalloc(cap * sizeof *b);
+        for (size_t i = 0; i < p->bl_len; i++)
+            b[i] = p->backlog[(p->bl_head + i) % p->bl_cap];
+        free(p->backlog);
+        p->backlog = b, p->bl_cap = cap, p->bl_head = 0;
+    }
+    uint64_t seq = p->next_seq;
+    ring_reserve(p, seq);
+    p->next_seq++;
+    p->backlog[(p->bl_head + p->bl_len++) % p->bl_cap] =
+        (struct task_rec){ .seq = seq, .fn = fn, .arg = arg, .kind = kind };
+    if (p->oldest == seq && kind != REC_TASK)
+        p->oldest++;                  /* nothing waits on a sentinel or probe */
+}
+
+void procpool_pump(struct procpool *p, double timeout_s)
+{
+    struct pollfd fds[2 + p->n];
+    int map[2 + p->n], nfds = 0;
+    map[0] = map[1] = -1;
+    flush_backlog(p);
+    size_t before = p->pending;
+    drain_results(p);                 /* results already there: take them, and then */
+    if (p->pending < before)          /* only look (not wait) for deaths and room */
+        timeout_s = 0;
+    fds[nfds++] = (struct pollfd){ .fd = p->result_r, .events = POLLIN };
+    if (p->bl_len > 0 && p->task_w >= 0)
+        fds[nfds++] = (struct pollfd){ .fd = p->task_w, .events = POLLOUT };
+    for (int i = 0; i < p->n; i++)
+        if (p->w[i].pid > 0) {
+            map[nfds] = i;
+            fds[nfds++] = (struct pollfd){ .fd = p->w[i].pidfd, .events = POLLIN };
+        }
+    int ms = timeout_s < 0 ? -1 : (int)(timeout_s * 1000 + 0.999);
+    int r = poll(fds, (nfds_t)nfds, ms);
+    if (r == -1 && errno != EINTR)
+        die_errno("poll");
+    if (r <= 0)
+        return;
+    if (fds[0].revents)
+        drain_results(p);
+    for (int i = 1; i < nfds; i++) {
+        if (fds[i].fd == p->task_w && fds[i].revents)
+            flush_backlog(p);
+        else if (fds[i].revents && fds[i].fd != p->task_w)
+            reap_worker(p, map[i]);
+    }
+}
+
+/* ---- the API ---------------------------------------------------------------------- */
+
+struct procpool *procpool_create(const struct procpool_opts *o)
+{
+    struct procpool *p = xcalloc(1, sizeof *p);
+    p->n = o->workers > 0 ? o->workers : cpu_count();
+    p->batch = o->batch > 0 ? (o->batch < MAX_BATCH ? o->batch : MAX_BATCH) : 1;
+    p->max_tasks = o->max_tasks_per_child;
+    p->log = o->log;
+    p->next_seq = p->oldest = 0;
+    p->cap = 1024;
+    p->ring = xcalloc(p->cap, sizeof *p->ring);
+    p->w = xcalloc((size_t)p->n, sizeof *p->w);
+
+    p->sh_size = sizeof *p->sh + (size_t)p->n * sizeof(struct slot);
+    p->sh = mmap(NULL, p->sh_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p->sh == MAP_FAILED)
+        die_errno("mmap");
+    robust_init(&p->sh->take_lock);
+    robust_init(&p->sh->put_lock);
+    p->sh->next_seq = 0;
+
+    /* O_CLOEXEC: a program the caller runs later must not inherit the pool's pipes. The
+     * parent's ends are non-blocking: it never waits on a full or empty pipe, only in poll(). */
+    int t[2], r[2];
+    if (pipe2(t, O_CLOEXEC) == -1 || pipe2(r, O_CLOEXEC) == -1)
+        die_errno("pipe2");
+    p->task_r = t[0], p->task_w = t[1], p->result_r = r[0], p->result_w = r[1];
+    if (fcntl(p->task_w, F_SETFL, O_NONBLOCK) == -1 ||
+        fcntl(p->result_r, F_SETFL, O_NONBLOCK) == -1)
+        die_errno("fcntl");
+    for (int i = 0; i < p->n; i++)
+        start_worker(p, i);
+    return p;
+}
+
+static void submit_into(struct procpool *p, struct procpool_task *t, procpool_fn fn,
+                        int64_t arg)
+{
+    if (p->closed || p->terminated)
+        die_msg("procpool_submit: the pool is closed");
+    *t = (struct procpool_task){ .pool = p, .seq = p->next_seq,
+                                 .r = { .state = PROCPOOL_PENDING, .worker = -1 } };
+    enqueue(p, REC_TASK, fn, arg);
+    p->ring[t->seq & (p->cap - 1)] = t;
+    p->pending++;
+    if (p->bl_len % (PIPE_BUF / sizeof(struct task_rec)) == 0)
+        flush_backlog(p);                 /* each full write's worth: send it on its way */
+}
+
+struct procpool_task *procpool_submit(struct procpool *p, procpool_fn fn, int64_t arg)
+{
+    struct procpool_task *t = xmalloc(sizeof *t);
+    submit_into(p, t, fn, arg);
+    flush_backlog(p);
+    return t;
+}
+
+int procpool_get(struct procpool_task *t, double timeout_s, struct procpool_result *r)
+{
+    int64_t deadline = 0;
+    if (timeout_s >= 0 && t->r.state == PROCPOOL_PENDING)
+        deadline = now_ns() + (int64_t)(timeout_s * 1e9);
+    while (t->r.state == PROCPOOL_PENDING) {
+        double left = timeout_s < 0 ? -1 : (double)(deadline - now_ns()) / 1e9;
+        if (timeout_s >= 0 && left <= 0) {
+            procpool_pump(t->pool, 0);        /* one last look at what has arrived */
+            if (t->r.state == PROCPOOL_PENDING)
+                return ETIMEDOUT;
+            break;
+        }
+        procpool_pump(t->pool, left);
+    }
+    if (r)
+        *r = t->r;
+    return 0;
+}
+
+void procpool_task_free(struct procpool_task *t)
+{
+    if (t && t->r.state == PROCPOOL_PENDING)
+        t->detached = 1;
+    else
+        free(t);
+}
+
+size_t procpool_map(struct procpool *p, procpool_fn fn, const int64_t *args, size_t n,
+                    struct procpool_result *results)
+{
+    /* Keep at most `window` tasks submitted and not yet collected: the workers start on
+     * the first ones while we submit the rest, and memory stays bounded however long the
+     * input. Results are collected in input order, whatever order they end in. */
+    size_t window = (size_t)p->n * (size_t)p->batch * 64, failed = 0, got = 0;
+    struct procpool_task *ts = xcalloc(window, sizeof *ts);
+    for (size_t i = 0; i < n || got < n;) {
+        if (i < n && i - got < window) {
+            submit_into(p, &ts[i % window], fn, args[i]);
+            i++;
+            continue;
+        }
+        procpool_get(&ts[got % window], -1, &results[got]);
+        failed += results[got].state != PROCPOOL_DONE;
+        got++;
+    }
+    free(ts);
+    return failed;
+}
+
+void procpool_close(struct procpool *p)
+{
+    p->closed = 1;
+}
+
+void procpool_join(struct procpool *p)
+{
+    if (!p->closed && !p->terminated)
+        die_msg("procpool_join: close or terminate the pool first");
+    while (p->pending > 0)               /* every task finishes, one way or another */
+        procpool_pump(p, -1);
+    p->stopping = 1;                     /* from here on, dead workers are not replaced */
+    for (int i = 0; i < p->n; i++)
+        enqueue(p, REC_SENTINEL, NULL, 0);
+    flush_backlog(p);
+    while (p->bl_len > 0 && p->task_w >= 0 && !p->terminated)
+        procpool_pump(p, -1);
+    if (p->task_w >= 0) {                /* and end-of-file, for whoever missed a sentinel */
+        close(p->task_w);
+        p->task_w = -1;
+    }
+    for (;;) {
+        int alive = 0;
+        for (int i = 0; i < p->n; i++)
+            alive += p->w[i].pid > 0;
+        if (!alive)
+            break;
+        procpool_pump(p, -1);
+    }
+}
+
+void procpool_terminate(struct procpool *p)
+{
+    p->terminated = p->closed = 1;
+    for (int i = 0; i < p->n; i++)
+        if (p->w[i].pid > 0 && kill(p->w[i].pid, SIGKILL) == -1)
+            die_errno("kill");
+    for (int i = 0; i < p->n; i++)
+        if (p->w[i].pid > 0) {
+            int status;
+            xwaitpid(p->w[i].pid, &status, 0);
+            close(p->w[i].pidfd);
+            p->w[i].pid = 0;
+        }
+    drain_results(p);                     /* results put before the kill still count */
+    struct procpool_result r = { .state = PROCPOOL_TERMINATED, .worker = -1 };
+    for (uint64_t s = p->oldest; s < p->next_seq; s++)
+        finish(p, s, &r);
+    p->bl_len = 0;
+}
+
+void procpool_free(struct procpool *p)
+{
+    if (!p)
+        return;
+    int alive = 0;
+    for (int i = 0; i < p->n; i++)
+        alive += p->w[i].pid > 0;
+    if (alive)
+        procpool_terminate(p);
+    if (p->task_w >= 0)
+        close(p->task_w);
+    close(p->task_r);
+    close(p->result_r);
+    close(p->result_w);
+    munmap(p->sh, p->sh_size);
+    free(p->backlog);
+    free(p->ring);
+    free(p->w);
+    free(p);
+}
+
+int procpool_size(const struct procpool *p)
+{
+    return p->n;
+}
+
+pid_t procpool_worker_pid(const struct procpool *p, int w)
+{
+    return w >= 0 && w < p->n ? p->w[w].pid : 0;
+}
+
+int procpool_busy(const struct procpool *p)
+{
+    int busy = 0;
+    for (int i = 0; i < p->n; i++)
+        busy += p->w[i].pid > 0 && p->sh->slots[i].state == SLOT_RUNNING;
+    return busy;
+}
+
+int procpool_worker_of(const struct procpool_task *t)
+{
+    const struct procpool *p = t->pool;
+    for (int i = 0; i < p->n; i++) {
+        const struct slot *s = &p->sh->slots[i];
+        if (p->w[i].pid > 0 && s->state == SLOT_RUNNING && t->seq >= s->lo && t->seq < s->hi)
+            return i;
+    }
+    return -1;
+}
+
+struct procpool_stats procpool_stats(const struct procpool *p)
+{
+    return p->stats;
+}
+
+void procpool_kill_worker(struct procpool *p, int w, int sig)
+{
+    pid_t pid = p->w[w].pid;
+    if (pid <= 0)
+        return;
+    if (kill(pid, sig) == -1)
+        die_errno("kill");
+    while (p->w[w].pid == pid)           /* until reap_worker() has dealt with it */
+        procpool_pump(p, -1);
+}
