@@ -71,7 +71,8 @@ def main(argv):
             run = json.load(f)
 
     errors, sections = [], []
-    charts = sorted(c[:-3] for c in os.listdir(PLOTS) if c.endswith(".gp") and c != "common.gp")
+    charts = sorted(c[:-3] for c in os.listdir(PLOTS)
+                    if c.endswith(".gp") and not c.startswith("common"))   # common*: shared
     for chart in charts:
         bench = chart.split("-")[0]
         csv_path = os.path.join(d, bench + ".csv")
