@@ -19,5 +19,5 @@ def reading(rows, machine):
     if pipe and shm:
         text += (f" Between processes a pipe peaks at {pipe[0] / 1024:.1f} GiB/s and the "
                  f"shared-memory ring at {shm[0] / 1024:.1f} GiB/s: both copy each byte in "
-                 f"and out; the ring skips the system call per block.")
+                 f"and out, the ring in user space with one futex call per block.")
     return text
