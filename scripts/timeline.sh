@@ -35,7 +35,8 @@ sample() {
     tail -n +2 "$tmp/$label.csv" | awk -F, -v m="busy_$label" '
         { $4 = m; print $1 "," $2 "," $3 "," $4 "," $5 "," $6; sum[$3] += $5
           if (!($3 in seen)) { seen[$3] = 1; order[++n] = $3 } }
-        END { for (i = 1; i <= n; i++) print "timeline,total," order[i] "," m "," sum[order[i]] ",%" }' >>"$out"
+        END { for (i = 1; i <= n; i++)
+                  printf "timeline,total,%s,%s,%.10g,%%\n", order[i], m, sum[order[i]] }' >>"$out"
 }
 sample c_threads "$build/bin/spin" --threads "$n" --seconds "$seconds" || status=1
 if command -v python3 >/dev/null; then
