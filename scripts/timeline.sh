@@ -7,7 +7,8 @@
 #   SECONDS  how long each spins (default 2); N workers (default: the CPUs usable here)
 # Writes RESULTS_DIR/timeline.csv in the suite's format, one row per CPU per sample, the
 # metric naming the run (busy_c_threads, busy_py_threads), plus a "total" row per sample
-# (the CPUs' sum: 100 = one CPU's worth):
+# (the CPUs' sum: 100 = one CPU's worth), and the cores the command itself used by its own
+# CPU time (variant own-cpu-time, metric cores_c_threads / cores_py_threads):
 #   timeline,cpu0,0.3,busy_c_threads,99.1,%      (x = seconds since the command started)
 # from `measure --timeline` (/proc/stat sampled every 100 ms). The samples cover the whole
 # machine, not only the command: run it on an otherwise idle machine. A missing python3
@@ -28,10 +29,14 @@ status=0
 # total per sample is added.
 sample() {
     label=$1; shift
-    if ! "$build/bin/measure" --interval 100 --timeline "$tmp/$label.csv" -o /dev/null -- "$@" >/dev/null; then
+    if ! "$build/bin/measure" --csv --interval 100 --timeline "$tmp/$label.csv" \
+            -o "$tmp/$label.measure.csv" -- "$@" >/dev/null; then
         echo "timeline: $label: $* failed" >&2
         return 1
     fi
+    # The command's own CPU time / wall (what it used, whatever else ran), one row.
+    awk -F, -v m="cores_$label" '$4 == "cores_used" {
+        print "timeline,own-cpu-time,0," m "," $5 ",cores" }' "$tmp/$label.measure.csv" >>"$out"
     tail -n +2 "$tmp/$label.csv" | awk -F, -v m="busy_$label" '
         { $4 = m; print $1 "," $2 "," $3 "," $4 "," $5 "," $6; sum[$3] += $5
           if (!($3 in seen)) { seen[$3] = 1; order[++n] = $3 } }

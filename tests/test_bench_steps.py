@@ -18,8 +18,11 @@ with tempfile.TemporaryDirectory() as d:
             rows = []
             check(False, "timeline.csv is well-formed CSV", str(e))
     metrics = {r_["metric"] for r_ in rows}
-    check(metrics == {"busy_c_threads", "busy_py_threads"},
+    check(metrics == {"busy_c_threads", "busy_py_threads", "cores_c_threads", "cores_py_threads"},
           "timeline.csv has the C run and the Python run", str(metrics))
+    own = [r_ for r_ in rows if r_["variant"] == "own-cpu-time"]
+    check(len(own) == 2 and all(r_["value"] > 0 and r_["unit"] == "cores" for r_ in own),
+          "each run's own cores used is kept", str(own))
     cpu_rows = [r_ for r_ in rows if r_["variant"].startswith("cpu")]
     check(cpu_rows and all(0 <= r_["value"] <= 100 and r_["x"] > 0 for r_ in cpu_rows),
           "every per-CPU sample is a busy % between 0 and 100 at a time after the start")

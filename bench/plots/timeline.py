@@ -8,18 +8,32 @@ def _mean_total(rows, metric):
     return sum(vals) / len(vals) if vals else None
 
 
+def _own(rows, metric):
+    for r in rows:
+        if r["variant"] == "own-cpu-time" and r["metric"] == metric:
+            return r["value"]
+    return None
+
+
 def reading(rows, machine):
     cpus = machine["cpus_allowed"]
     c, py = _mean_total(rows, "busy_c_threads"), _mean_total(rows, "busy_py_threads")
-    parts = []
-    if c is not None:
-        parts.append(f"while C threads spun, the CPUs together were {c:.0f}% busy on average "
-                     f"({c / 100:.2f} CPUs' worth of {cpus})")
-    if py is not None:
-        parts.append(f"while as many Python threads spun, {py:.0f}% ({py / 100:.2f} CPUs' "
-                     f"worth): the GIL lets one thread run at a time, whatever the CPU")
-    if not parts:
+    c_own, py_own = _own(rows, "cores_c_threads"), _own(rows, "cores_py_threads")
+    if c is None and py is None:
         return "No timeline samples in this run."
-    text = "; ".join(parts)
-    return text[0].upper() + text[1:] + ". The samples cover the whole machine, so other " \
-        "work running at the same time shows up too."
+    parts = []
+    for name, busy, own in (("C threads", c, c_own), ("Python threads", py, py_own)):
+        if busy is not None:
+            parts.append(f"while {name} spun the CPUs were {busy:.0f}% busy together"
+                         + (f" and the program itself used {own:.2f} of {cpus} cores"
+                            if own is not None else ""))
+    text = "; ".join(parts) + "."
+    text = text[0].upper() + text[1:]
+    if c_own is not None and py_own is not None:
+        if py_own < 0.75 * c_own:
+            text += (" The GIL lets one Python thread run at a time, so however many spin "
+                     "they share about one CPU's worth, moving between CPUs.")
+        else:
+            text += (" Here Python kept up with C, which the GIL should prevent for "
+                     "CPU-bound threads: check the Python version (a free-threaded build?).")
+    return text + " The per-CPU samples cover the whole machine, other work included."
