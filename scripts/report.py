@@ -92,10 +92,10 @@ def main(argv):
             errors.append(f"reading for {chart} failed: {e!r}")
             continue
         title = getattr(mod, "TITLE", chart)
-        raw = f", every repeat in [{bench}.raw.csv]({bench}.raw.csv)" \
+        raw = f" (median, min, max), every repeat in [{bench}.raw.csv]({bench}.raw.csv)" \
             if os.path.exists(os.path.join(d, bench + ".raw.csv")) else ""
         sections.append(f"## {title}\n\n![{title}]({chart}.svg)\n\n{text}\n\n"
-                        f"Data: [{bench}.csv]({bench}.csv) (median, min, max){raw}.\n")
+                        f"Data: [{bench}.csv]({bench}.csv){raw}.\n")
 
     if errors:
         for e in errors:
