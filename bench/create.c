@@ -35,7 +35,9 @@
 extern char **environ;
 
 static long iterations_flag = 0;            /* --iterations; 0: per-series defaults */
-static const char *heap_flag = NULL;        /* --heap-mib list for fork+wait */
+#define MAX_HEAPS 16
+static long heap_mib[MAX_HEAPS];            /* --heap-mib: touched heaps for fork+wait */
+static size_t nheap;                        /* 0: the mode's default */
 
 static const char *const variants[] = { "fork+wait", "vfork+exec", "posix_spawn",
                                         "pthread_create+join", "uv_queue_work", "uv_timer" };
@@ -46,27 +48,20 @@ static int flag(const char *name, const char *value)
 {
     if (!strcmp(name, "--iterations"))
         iterations_flag = parse_long(name, value, 1, 10000000);
-    else if (!strcmp(name, "--heap-mib")) {
-        char buf[256];
-        if (snprintf(buf, sizeof buf, "%s", value) >= (int)sizeof buf)
-            usage_error("--heap-mib: list too long");
-        for (char *save = NULL, *w = strtok_r(buf, ",", &save); w;
-             w = strtok_r(NULL, ",", &save))
-            parse_long(name, w, 0, 65536);
-        heap_flag = value;
-    } else
+    else if (!strcmp(name, "--heap-mib"))
+        nheap = bench_parse_list(name, value, 0, 65536, heap_mib, MAX_HEAPS);
+    else
         return 0;
     return 1;
 }
 
 static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
 {
-    char buf[256], *save = NULL;
-    snprintf(buf, sizeof buf, "%s", heap_flag ? heap_flag : o->full ? "0,16,64,256" : "0,64");
-    size_t n = 0;
-    for (char *w = strtok_r(buf, ",", &save); w && n < max; w = strtok_r(NULL, ",", &save))
-        pts[n++] = (struct bench_point){ variants[0], (double)parse_long("--heap-mib", w, 0,
-                                                                          65536) };
+    static const long quick[] = { 0, 64 }, full[] = { 0, 16, 64, 256 };
+    const long *heaps = nheap ? heap_mib : o->full ? full : quick;
+    size_t nh = nheap ? nheap : o->full ? 4 : 2, n = 0;
+    for (size_t i = 0; i < nh && n < max; i++)
+        pts[n++] = (struct bench_point){ variants[0], (double)heaps[i] };
     for (size_t v = 1; v < sizeof variants / sizeof *variants && n < max; v++)
         pts[n++] = (struct bench_point){ variants[v], 0 };
     return n;

@@ -43,7 +43,9 @@
 #define PEER_TIMEOUT_NS (10 * 1000000000LL)   /* a peer silent this long has died */
 
 static long rounds_flag = 0;                  /* --rounds; 0: 2000 quick, 20000 full */
-static const char *sizes_flag = NULL;         /* --sizes KiB list for the working-set sweep */
+#define MAX_SIZES 16
+static long sizes_kib[MAX_SIZES];             /* --sizes: the working-set sweep, KiB */
+static size_t nsizes;                         /* 0: the mode's default */
 
 enum mech { PIPE, FUTEX, COROUTINE, EVENT_LOOP };
 
@@ -145,21 +147,28 @@ static int task_b(void *arg)
 }
 
 /* The same hand-offs in one task: A gives, "B" takes and gives, A takes. Nothing blocks,
- * since each take finds the token already there. The best of five tries, in ns per round. */
-static double in_task_ns(struct pair *s, long *ws_a, long *ws_b)
+ * since each take finds the token already there. */
+static void handoffs_in_task(struct pair *s, long *ws_a, long *ws_b)
+{
+    give(s, 0);
+    CHECK(take(s, 1) == 0);
+    touch(ws_b, s->ws_bytes);
+    give(s, 1);
+    CHECK(take(s, 0) == 0);
+    touch(ws_a, s->ws_bytes);
+}
+
+/* The in-task figure: the best of five timed tries of one_round(), in ns per round. The
+ * best, because interruptions only ever add time. */
+static double in_task_ns(struct pair *s, long *ws_a, long *ws_b,
+                         void (*one_round)(struct pair *, long *, long *))
 {
     double best = 0;
     long n = s->rounds / 5 > 100 ? s->rounds / 5 : 100;   /* tiny runs: still a fair floor */
     for (int t = 0; t < 5; t++) {
         int64_t t0 = now_ns();
-        for (long i = 0; i < n; i++) {
-            give(s, 0);
-            CHECK(take(s, 1) == 0);
-            touch(ws_b, s->ws_bytes);
-            give(s, 1);
-            CHECK(take(s, 0) == 0);
-            touch(ws_a, s->ws_bytes);
-        }
+        for (long i = 0; i < n; i++)
+            one_round(s, ws_a, ws_b);
         double per = (double)(now_ns() - t0) / (double)n;
         best = t == 0 || per < best ? per : best;
     }
@@ -178,7 +187,7 @@ static int run_kernel(struct pair *s, int placement, double *rt, double *in_task
     int pin = bench_pin(placement, 0);
     if (pin != 0)
         die_code("sched_setaffinity", pin);
-    *in_task = in_task_ns(s, ws_a, ws_b);
+    *in_task = in_task_ns(s, ws_a, ws_b, handoffs_in_task);
     free(ws_b);
 
     struct bench_peer peer;
@@ -252,6 +261,14 @@ static void coroutine_round(long *ws_a)
 }
 /* [/snippet:coroutine] */
 
+static void coroutine_in_task(struct pair *s, long *ws_a, long *ws_b)
+{
+    co_token = 0;
+    co_token = 1;
+    touch(ws_b, s->ws_bytes);
+    touch(ws_a, s->ws_bytes);
+}
+
 /* B's context: its own stack, starting in coroutine_b(). Kept apart from the caller because
  * getcontext() returns twice, which makes the compiler careful with the caller's locals. */
 static __attribute__((noinline)) void *coroutine_make(size_t stack_size)
@@ -278,20 +295,7 @@ static int run_coroutine(struct pair *s, int placement, double *rt, double *in_t
     void *stack = coroutine_make(256 * 1024);
 
     /* In one task: the same token stores and working-set reads, without the jumps. */
-    double best = 0;
-    long n = s->rounds / 5 > 100 ? s->rounds / 5 : 100;   /* tiny runs: still a fair floor */
-    for (int t = 0; t < 5; t++) {
-        int64_t t0 = now_ns();
-        for (long i = 0; i < n; i++) {
-            co_token = 0;
-            co_token = 1;
-            touch(co_ws_b, s->ws_bytes);
-            touch(ws_a, s->ws_bytes);
-        }
-        double per = (double)(now_ns() - t0) / (double)n;
-        best = t == 0 || per < best ? per : best;
-    }
-    *in_task = best;
+    *in_task = in_task_ns(s, ws_a, co_ws_b, coroutine_in_task);
 
     for (long i = 0; i < s->warm; i++)
         coroutine_round(ws_a);
@@ -374,7 +378,7 @@ static int run_event_loop(struct pair *s, int placement, double *rt, double *in_
     xpipe(s->p2);
     struct loop_state ls = { .s = s, .ws_a = ws_alloc(s->ws_bytes),
                              .ws_b = ws_alloc(s->ws_bytes) };
-    *in_task = in_task_ns(s, ls.ws_a, ls.ws_b);
+    *in_task = in_task_ns(s, ls.ws_a, ls.ws_b, handoffs_in_task);
 
     uv_loop_t loop;
     uv_check_call("uv_loop_init", uv_loop_init(&loop));
@@ -427,15 +431,9 @@ static int flag(const char *name, const char *value)
 {
     if (!strcmp(name, "--rounds"))
         rounds_flag = parse_long(name, value, 1, 100000000);
-    else if (!strcmp(name, "--sizes")) {
-        char buf[256];
-        if (snprintf(buf, sizeof buf, "%s", value) >= (int)sizeof buf)
-            usage_error("--sizes: list too long");
-        for (char *save = NULL, *w = strtok_r(buf, ",", &save); w;
-             w = strtok_r(NULL, ",", &save))
-            parse_long("--sizes", w, 0, 1024 * 1024);   /* KiB; refuses junk now */
-        sizes_flag = value;
-    } else
+    else if (!strcmp(name, "--sizes"))
+        nsizes = bench_parse_list(name, value, 0, 1024 * 1024, sizes_kib, MAX_SIZES);
+    else
         return 0;
     return 1;
 }
@@ -453,9 +451,9 @@ static const struct kind *kind_of(const char *variant)
 static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
 {
     /* The working-set sweep: pipe round trips on one CPU, where a switch is a switch. */
-    char sizes[256];
-    snprintf(sizes, sizeof sizes, "%s",
-             sizes_flag ? sizes_flag : o->full ? "0,16,64,256,1024,4096" : "0,256");
+    static const long quick[] = { 0, 256 }, full[] = { 0, 16, 64, 256, 1024, 4096 };
+    const long *sizes = nsizes ? sizes_kib : o->full ? full : quick;
+    size_t nsz = nsizes ? nsizes : o->full ? 6 : 2;
     static const int order[] = { BENCH_SAME_CPU, BENCH_SPLIT, BENCH_UNPINNED };
     size_t n = 0;
     for (size_t k = 0; k < NKINDS; k++)
@@ -467,12 +465,8 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
                 continue;                  /* one thread: nothing to split */
             const char *v = bench_variant(kinds[k].name, pl);
             if (kinds[k].mech == PIPE && pl == BENCH_SAME_CPU) {
-                char buf[256], *save = NULL;
-                snprintf(buf, sizeof buf, "%s", sizes);
-                for (char *w = strtok_r(buf, ",", &save); w && n < max;
-                     w = strtok_r(NULL, ",", &save))
-                    pts[n++] = (struct bench_point){ v, (double)parse_long("--sizes", w, 0,
-                                                                           1024 * 1024) };
+                for (size_t z = 0; z < nsz && n < max; z++)
+                    pts[n++] = (struct bench_point){ v, (double)sizes[z] };
             } else if (n < max)
                 pts[n++] = (struct bench_point){ v, 0 };
         }

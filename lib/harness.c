@@ -226,6 +226,23 @@ size_t bench_steps(long max, long must, long *out, size_t cap)
 }
 
 
+size_t bench_parse_list(const char *flag, const char *list, long min, long max,
+                        long *out, size_t cap)
+{
+    char buf[256];
+    size_t n = 0;
+    if (snprintf(buf, sizeof buf, "%s", list) >= (int)sizeof buf)
+        usage_error("%s: the list '%s' is too long", flag, list);
+    for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        if (n == cap)
+            usage_error("%s: more than %zu values", flag, cap);
+        out[n++] = parse_long(flag, w, min, max);
+    }
+    if (n == 0)
+        usage_error("%s: give at least one value", flag);
+    return n;
+}
+
 const char *bench_placement_name(int placement)
 {
     return placement >= 0 && placement < BENCH_NPLACEMENTS ? placement_names[placement] : "?";

@@ -77,6 +77,12 @@ int bench_main(int argc, char **argv, const struct bench_def *def);
  * Writes at most `cap` values to out[], returns how many. */
 size_t bench_steps(long max, long must, long *out, size_t cap);
 
+/* Parse a comma-separated list of numbers ("0,64,1024") given to `flag`, each within
+ * [min, max], into out[] (at most cap); returns how many. A bad or empty list is a
+ * usage_error() naming the flag. For flags such as --sizes that sweep an x axis. */
+size_t bench_parse_list(const char *flag, const char *list, long min, long max,
+                        long *out, size_t cap);
+
 /* Placement: where the two tasks of a switch, IPC or server bench run. It changes the
  * answer several-fold (a wake-up on another CPU costs far more than a switch on the same
  * one), so a bench that takes --placement plans one series per placement and names it

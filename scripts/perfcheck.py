@@ -138,6 +138,19 @@ def table(d):
                       f"{suite.get((variant, 'in_task'), float('nan')) / 1000:.2f} µs",
                       f"{suite.get((variant, 'switch'), float('nan')) / 1000:.2f} µs"]
         lines.append("| " + " | ".join(cells) + " |")
+    verdict = []
+    for tasks in ("processes", "threads"):
+        runs, rt = found.get((tasks, "same-cpu")), suite.get((f"pipe-{tasks}/same-cpu",
+                                                              "round_trip"))
+        if runs and rt is not None:
+            diff = abs(rt / 1000 - statistics.median(runs)) / statistics.median(runs) * 100
+            verdict.append((f"{tasks} {diff:.0f}% apart "
+                            f"({'within' if diff <= 15 else 'outside'} the 15% aim)", diff <= 15))
+    if verdict:
+        lines += ["", "On one CPU, the suite against perf: " + ", ".join(v for v, _ in verdict)
+                  + "." + ("" if all(ok for _, ok in verdict) else
+                     " A gap this size usually means the machine was busy with other work "
+                     "while one of the two ran (they do not run at the same moment).")]
     lines += ["", f"perf's own output: [{FILE}]({FILE}).", ""]
     return lines
 
