@@ -129,22 +129,34 @@ static int ring_recv(struct ring *r, char *p, size_t n)
 }
 /* [/snippet:shm-ring] */
 
+/* The give-up point for a blocking mq call: mq_timed*() want a date on CLOCK_REALTIME.
+ * Only a deadline for a dead peer, never a measurement (those use now_ns()). */
+static struct timespec mq_deadline(void)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += PEER_TIMEOUT_NS / 1000000000;
+    return until;
+}
+
 static int mq_send_all(mqd_t q, long msg_max, const char *p, size_t n)
 {
-    for (size_t off = 0; off < n; off += (size_t)msg_max) {
+    struct timespec until = mq_deadline();   /* a full queue nobody empties: peer gone */
+    for (size_t off = 0; off < n;) {
         size_t part = n - off < (size_t)msg_max ? n - off : (size_t)msg_max;
-        if (mq_send(q, p + off, part, 0) != 0)
-            die_errno("mq_send");
+        if (mq_timedsend(q, p + off, part, 0, &until) == 0)
+            off += part;
+        else if (errno == ETIMEDOUT)
+            return -1;
+        else if (errno != EINTR)
+            die_errno("mq_timedsend");
     }
     return 0;
 }
 
 static int mq_recv_all(mqd_t q, long msg_max, char *p, size_t n)
 {
-    /* mq_timedreceive wants a date on CLOCK_REALTIME: only a give-up point, not a measure. */
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += PEER_TIMEOUT_NS / 1000000000;
+    struct timespec until = mq_deadline();
     for (size_t got = 0; got < n;) {
         char *dst = p + got;
         char scratch[BLOCK];
