@@ -225,7 +225,6 @@ size_t bench_steps(long max, long must, long *out, size_t cap)
     return n;
 }
 
-
 size_t bench_parse_list(const char *flag, const char *list, long min, long max,
                         long *out, size_t cap)
 {
