@@ -3,8 +3,18 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The affinity the program started with: what BENCH_UNPINNED restores. */
+static cpu_set_t start_affinity;
+static int start_affinity_known;
+
+static const char *const placement_names[BENCH_NPLACEMENTS] = { "unpinned", "same-cpu", "split" };
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -19,9 +29,39 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* Parse "same-cpu,split" into a bit set of placements, or usage_error(). */
+static unsigned parse_placements(const char *list)
+{
+    unsigned set = 0;
+    char buf[128];
+    if (snprintf(buf, sizeof buf, "%s", list) >= (int)sizeof buf)
+        usage_error("--placement: '%s' is too long", list);
+    for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        int found = -1;
+        for (int p = 0; p < BENCH_NPLACEMENTS; p++)
+            if (!strcmp(w, placement_names[p]))
+                found = p;
+        if (!strcmp(w, "all"))
+            set |= (1u << BENCH_NPLACEMENTS) - 1;
+        else if (found < 0)
+            usage_error("--placement: '%s' is not same-cpu, split, unpinned or all", w);
+        else
+            set |= 1u << found;
+    }
+    if (!set)
+        usage_error("--placement: give at least one of same-cpu, split, unpinned");
+    return set;
+}
+
 static void print_usage(const struct bench_def *def)
 {
     fputs(def->usage, stdout);
+    if (def->uses_placement)
+        fputs("\nPlacement of the two tasks (each one is a series in the chart):\n"
+              "  --placement LIST same-cpu, split, unpinned or all, comma-separated (default all)\n"
+              "                   same-cpu: both pinned to one CPU; split: one on each of two\n"
+              "                   CPUs; unpinned: wherever the scheduler puts them\n",
+              stdout);
     fputs("\nCommon bench flags:\n"
           "  --quick          few points, few repeats: the default, minutes for all benches\n"
           "  --full           every point, more repeats\n"
@@ -39,7 +79,9 @@ static void print_usage(const struct bench_def *def)
 int bench_main(int argc, char **argv, const struct bench_def *def)
 {
     prog_init(argv[0]);
-    struct bench_opts o = { .repeats = 0, .warmup = def->default_warmup };
+    struct bench_opts o = { .repeats = 0, .warmup = def->default_warmup,
+                            .placements = (1u << BENCH_NPLACEMENTS) - 1 };
+    start_affinity_known = sched_getaffinity(0, sizeof start_affinity, &start_affinity) == 0;
     const char *raw_path = NULL;
     int list = 0, repeats_set = 0;
 
@@ -53,8 +95,10 @@ int bench_main(int argc, char **argv, const struct bench_def *def)
             value = eq + 1;
         }
         const char *name = arg;
+        int placement_flag = def->uses_placement && strcmp(name, "--placement") == 0;
         int takes_value = strcmp(name, "--repeat") == 0 || strcmp(name, "--warmup") == 0 ||
-                          strcmp(name, "--variant") == 0 || strcmp(name, "--raw") == 0;
+                          strcmp(name, "--variant") == 0 || strcmp(name, "--raw") == 0 ||
+                          placement_flag;
         if (!strcmp(name, "--help"))
             print_usage(def);
         else if (!strcmp(name, "--quick") && !value)
@@ -78,6 +122,8 @@ int bench_main(int argc, char **argv, const struct bench_def *def)
                 o.variant = value;
             else if (!strcmp(name, "--raw"))
                 raw_path = value;
+            else if (placement_flag)
+                o.placements = parse_placements(value);
             else if (takes_value || !def->flag || !def->flag(name, value))
                 usage_error("unknown flag '%s'", name);
         }
@@ -133,6 +179,7 @@ int bench_main(int argc, char **argv, const struct bench_def *def)
                             def->metrics[m].unit);
             }
         }
+        bench_pin(BENCH_UNPINNED, 0);     /* a run that pinned itself leaves no trace */
         if (verdict != 0) {
             fprintf(stderr, "  [%zu/%zu] %s x=%g: %s\n", done, matched, p->variant, p->x,
                     verdict > 0 ? "skipped" : "FAILED");
@@ -176,4 +223,139 @@ size_t bench_steps(long max, long must, long *out, size_t cap)
             out[n++] = x;
     }
     return n;
+}
+
+size_t bench_parse_list(const char *flag, const char *list, long min, long max,
+                        long *out, size_t cap)
+{
+    char buf[256];
+    size_t n = 0;
+    if (snprintf(buf, sizeof buf, "%s", list) >= (int)sizeof buf)
+        usage_error("%s: the list '%s' is too long", flag, list);
+    for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        if (n == cap)
+            usage_error("%s: more than %zu values", flag, cap);
+        out[n++] = parse_long(flag, w, min, max);
+    }
+    if (n == 0)
+        usage_error("%s: give at least one value", flag);
+    return n;
+}
+
+const char *bench_placement_name(int placement)
+{
+    return placement >= 0 && placement < BENCH_NPLACEMENTS ? placement_names[placement] : "?";
+}
+
+int bench_placement_wanted(const struct bench_opts *o, int placement)
+{
+    if (placement < 0 || placement >= BENCH_NPLACEMENTS || !(o->placements & (1u << placement)))
+        return 0;
+    return placement != BENCH_SPLIT || cpu_count() >= 2;
+}
+
+const char *bench_variant(const char *base, int placement)
+{
+    /* Interned: a plan asks for each name once per run, and the points keep pointing at it. */
+    static char *names[BENCH_MAX_POINTS];
+    static size_t n;
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s/%s", base, bench_placement_name(placement));
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(names[i], buf))
+            return names[i];
+    CHECK(n < BENCH_MAX_POINTS);
+    names[n] = xmalloc(strlen(buf) + 1);
+    strcpy(names[n], buf);
+    return names[n++];
+}
+
+int bench_placement_of(const char *variant)
+{
+    const char *slash = strrchr(variant, '/');
+    for (int p = 0; slash && p < BENCH_NPLACEMENTS; p++)
+        if (!strcmp(slash + 1, placement_names[p]))
+            return p;
+    return BENCH_UNPINNED;
+}
+
+int bench_pin(int placement, int task)
+{
+    if (placement == BENCH_UNPINNED) {
+        if (!start_affinity_known)
+            return 0;
+        return sched_setaffinity(0, sizeof start_affinity, &start_affinity) == 0 ? 0 : errno;
+    }
+    /* cpu_id() reads the current mask, which a pinned thread has shrunk: count from the
+     * mask the program started with. */
+    int k = placement == BENCH_SPLIT ? task : 0, cpu = -1;
+    if (start_affinity_known) {
+        for (int c = 0; c < CPU_SETSIZE; c++)
+            if (CPU_ISSET(c, &start_affinity) && k-- == 0) {
+                cpu = c;
+                break;
+            }
+    } else
+        cpu = cpu_id(k);
+    return cpu < 0 ? EINVAL : pin_to_cpu(cpu);
+}
+
+static void *peer_thread(void *arg)
+{
+    struct bench_peer *peer = arg;
+    int s = bench_pin(peer->placement, 1);
+    if (s != 0)
+        die_code("bench_pin", s);
+    peer->ret = peer->fn(peer->arg);
+    return NULL;
+}
+
+void bench_peer_start(struct bench_peer *peer, int kind, int placement,
+                      int (*fn)(void *), void *arg)
+{
+    *peer = (struct bench_peer){ .kind = kind, .placement = placement, .fn = fn, .arg = arg };
+    if (kind == BENCH_THREAD) {
+        xpthread_create(&peer->thread, NULL, peer_thread, peer);
+        return;
+    }
+    fflush(NULL);                 /* nothing buffered is written twice */
+    peer->pid = xfork();
+    if (peer->pid == 0) {
+        int s = bench_pin(placement, 1);
+        if (s != 0) {
+            errno = s;
+            die_child_errno("sched_setaffinity");
+        }
+        _exit(fn(arg) == 0 ? 0 : 1);
+    }
+}
+
+int bench_peer_wait(struct bench_peer *peer)
+{
+    if (peer->kind == BENCH_THREAD) {
+        xpthread_join(peer->thread, NULL);
+        return peer->ret;
+    }
+    int status;
+    xwaitpid(peer->pid, &status, 0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    char buf[128];
+    fprintf(stderr, "%s: peer process %ld %s\n", prog_name, (long)peer->pid,
+            describe_status(status, buf, sizeof buf));
+    return -1;
+}
+
+void *bench_shared_alloc(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        die_errno("mmap");
+    return p;
+}
+
+void bench_shared_free(void *p, size_t size)
+{
+    if (p && munmap(p, size) != 0)
+        die_errno("munmap");
 }

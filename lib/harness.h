@@ -13,11 +13,15 @@
  *     spin,c-threads,2,cores_used_max,1.99,cores
  * and, with --raw FILE, every repeat's own value in FILE (same columns, metric without a
  * suffix, one row per repeat in the order they ran), so a reader can redraw the spread.
+ * Benches of two tasks also get placement (--placement) and a peer task (process or
+ * thread) from here: see "Placement" at the end.
  */
 #ifndef HARNESS_H
 #define HARNESS_H
 
 #include <stddef.h>
+#include <pthread.h>
+#include <sys/types.h>
 
 #define BENCH_MAX_METRICS 6
 #define BENCH_MAX_POINTS 512
@@ -37,6 +41,7 @@ struct bench_opts {
     int repeats;           /* measured runs per point */
     int warmup;            /* discarded runs per point before them */
     const char *variant;   /* --variant: measure only this series, or NULL for all */
+    unsigned placements;   /* --placement: bit (1 << p) set for each placement p to measure */
 };
 
 struct bench_def {
@@ -57,6 +62,10 @@ struct bench_def {
      * 1 to skip the point without failing the bench (after saying why on stderr, e.g. a
      * peer that is not installed); or -1 when the run failed (after saying why). */
     int (*run)(const struct bench_point *p, const struct bench_opts *o, double *values);
+
+    /* 1: the bench takes --placement (see "Placement" below); its plan() asks
+     * bench_placement_wanted() which placements to plan points for. */
+    int uses_placement;
 };
 
 /* Parse the command line, run every planned point and print the rows. Returns the exit
@@ -67,5 +76,64 @@ int bench_main(int argc, char **argv, const struct bench_def *def);
  * 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, ... plus `must` (e.g. the CPU count) and `max`.
  * Writes at most `cap` values to out[], returns how many. */
 size_t bench_steps(long max, long must, long *out, size_t cap);
+
+/* Parse a comma-separated list of numbers ("0,64,1024") given to `flag`, each within
+ * [min, max], into out[] (at most cap); returns how many. A bad or empty list is a
+ * usage_error() naming the flag. For flags such as --sizes that sweep an x axis. */
+size_t bench_parse_list(const char *flag, const char *list, long min, long max,
+                        long *out, size_t cap);
+
+/* Placement: where the two tasks of a switch, IPC or server bench run. It changes the
+ * answer several-fold (a wake-up on another CPU costs far more than a switch on the same
+ * one), so a bench that takes --placement plans one series per placement and names it
+ * with bench_variant("pipe-processes", p) = "pipe-processes/same-cpu".
+ *   BENCH_SAME_CPU  both tasks pinned to the first CPU this process may use: every
+ *                   hand-off is a context switch on that CPU
+ *   BENCH_SPLIT     task 0 on the first CPU, task 1 on the second: every hand-off is a
+ *                   wake-up across CPUs (needs 2 CPUs; planned only where there are)
+ *   BENCH_UNPINNED  the scheduler decides, as it does for ordinary programs
+ * The harness gives each point's run the process's affinity as it found it at start, so a
+ * run that pins itself never leaks its pinning into the next point. */
+enum { BENCH_UNPINNED = 0, BENCH_SAME_CPU = 1, BENCH_SPLIT = 2, BENCH_NPLACEMENTS = 3 };
+
+/* "unpinned", "same-cpu" or "split". */
+const char *bench_placement_name(int placement);
+
+/* 1 if the placement was asked for (--placement, default all) and is possible here. */
+int bench_placement_wanted(const struct bench_opts *o, int placement);
+
+/* "BASE/PLACEMENT-NAME", kept for the life of the program (for bench_point.variant). */
+const char *bench_variant(const char *base, int placement);
+
+/* The placement a variant made by bench_variant() names (BENCH_UNPINNED when none). */
+int bench_placement_of(const char *variant);
+
+/* Pin the calling thread as task `task` (0 or 1) of a pair placed as `placement`; for
+ * BENCH_UNPINNED restore the affinity the program started with. Returns 0 or an errno. */
+int bench_pin(int placement, int task);
+
+/* The second task of a pair: fn(arg) in a forked child (BENCH_PROCESS; the child _exits
+ * with fn's return value) or in a thread (BENCH_THREAD), pinned as task 1 of `placement`.
+ * Memory both tasks use must come from bench_shared_alloc() when it is a process. */
+enum { BENCH_PROCESS = 0, BENCH_THREAD = 1 };
+struct bench_peer {
+    int kind;
+    pid_t pid;
+    pthread_t thread;
+    int placement;
+    int (*fn)(void *);
+    void *arg;
+    int ret;
+};
+void bench_peer_start(struct bench_peer *peer, int kind, int placement,
+                      int (*fn)(void *), void *arg);
+
+/* Wait for the peer to finish. Returns its fn's value (0: fine), or -1 when the child was
+ * killed or exited non-zero (said on stderr). */
+int bench_peer_wait(struct bench_peer *peer);
+
+/* Zeroed memory shared with children forked later (mmap MAP_SHARED), and its release. */
+void *bench_shared_alloc(size_t size);
+void bench_shared_free(void *p, size_t size);
 
 #endif

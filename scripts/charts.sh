@@ -24,7 +24,7 @@ cpus=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["cpus_all
 status=0
 for gp in "$here"/bench/plots/*.gp; do
     chart=$(basename "$gp" .gp)
-    case $chart in common) continue;; esac
+    case $chart in common|common-*) continue;; esac
     bench=${chart%%-*}
     [ -f "$dir/$bench.csv" ] || continue
     for fmt in svg png; do

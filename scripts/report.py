@@ -6,7 +6,8 @@ Usage: scripts/report.py RESULTS_DIR
 Lists every chart drawn from the folder's CSV files with a one-line reading under it,
 computed from the data by bench/plots/CHART.py (a function reading(rows, machine) that
 returns a sentence). Also: the machine description, the mode, how long the run took and
-what was skipped. A chart whose bench ran but whose SVG or PNG is missing, or that has no
+what was skipped, and the cross-check against perf (scripts/perfcheck.py, from the
+perf-sched-pipe.txt the run kept). A chart whose bench ran but whose SVG or PNG is missing, or that has no
 reading, is an error (exit 1): a report must never silently leave a chart out.
 """
 import csv
@@ -17,6 +18,8 @@ import sys
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLOTS = os.path.join(HERE, "bench", "plots")
+sys.path.insert(0, os.path.join(HERE, "scripts"))
+import perfcheck  # noqa: E402  (beside this file)
 
 
 def load_rows(path):
@@ -68,7 +71,8 @@ def main(argv):
             run = json.load(f)
 
     errors, sections = [], []
-    charts = sorted(c[:-3] for c in os.listdir(PLOTS) if c.endswith(".gp") and c != "common.gp")
+    charts = sorted(c[:-3] for c in os.listdir(PLOTS)
+                    if c.endswith(".gp") and not c.startswith("common"))   # common*: shared
     for chart in charts:
         bench = chart.split("-")[0]
         csv_path = os.path.join(d, bench + ".csv")
@@ -88,10 +92,10 @@ def main(argv):
             errors.append(f"reading for {chart} failed: {e!r}")
             continue
         title = getattr(mod, "TITLE", chart)
-        raw = f", every repeat in [{bench}.raw.csv]({bench}.raw.csv)" \
+        raw = f" (median, min, max), every repeat in [{bench}.raw.csv]({bench}.raw.csv)" \
             if os.path.exists(os.path.join(d, bench + ".raw.csv")) else ""
         sections.append(f"## {title}\n\n![{title}]({chart}.svg)\n\n{text}\n\n"
-                        f"Data: [{bench}.csv]({bench}.csv) (median, min, max){raw}.\n")
+                        f"Data: [{bench}.csv]({bench}.csv){raw}.\n")
 
     if errors:
         for e in errors:
@@ -127,6 +131,9 @@ def main(argv):
         lines.append(f"- `{name}` ({desc}) did not produce results in this run.")
     if lines[-1] != "":
         lines.append("")
+    if os.path.exists(os.path.join(d, "ctxswitch.csv")) or \
+            os.path.exists(os.path.join(d, perfcheck.FILE)):
+        lines += perfcheck.table(d)
     lines += sections
     with open(os.path.join(d, "report.md"), "w") as f:
         f.write("\n".join(lines))

@@ -14,7 +14,12 @@ TINY = {
     "switching": ["--seconds", "0.01"],
     "race": ["--trials", "1"],
     "pool": ["--seconds", "0.002"],
+    "ctxswitch": ["--rounds", "20", "--sizes", "0,4"],
+    "create": ["--iterations", "2", "--heap-mib", "0,1"],
+    "ipc": ["--rounds", "10", "--blocks", "4"],
 }
+# Units of measured times and rates: these must be strictly positive (counts may be 0).
+POSITIVE_UNITS = ("ns", "MiB/s")
 
 with open(os.path.join(SRC, "bench", "benches.txt")) as f:
     benches = [l.split()[0] for l in f if l.strip() and not l.startswith("#")]
@@ -47,6 +52,9 @@ for b in benches:
     check(len(raw_rows) == 2 * len(medians), f"bench_{b} --raw holds every repeat",
           f"{len(raw_rows)} raw rows for {len(medians)} medians x 2 repeats")
     check(all(row["value"] >= 0 for row in medians), f"bench_{b} values are non-negative")
+    timed = [row for row in rows if row["unit"] in POSITIVE_UNITS]
+    check(all(row["value"] > 0 for row in timed), f"bench_{b} times and rates are positive",
+          str([row for row in timed if row["value"] <= 0][:3]))
 
 # The harness refuses what it cannot do.
 r = run([program("bench_spin"), "--variant", "no-such-series"])
@@ -55,4 +63,29 @@ check(r.returncode == 2 and "no-such-series" in r.stderr, "an unknown --variant 
 r = run([program("bench_spin"), "--raw", "/no/such/dir/x.csv", "--seconds", "0.01"])
 check(r.returncode == 1 and "/no/such/dir/x.csv" in r.stderr,
       "an unwritable --raw file is named with the reason", r.stderr)
+
+# Placement (--placement) is the harness's: series per placement, a bad name refused, and
+# only benches of two tasks take it.
+r = run([program("bench_ctxswitch"), "--placement", "same-cpu", "--list"])
+listed = [l.split()[0] for l in r.stdout.split("\n") if l.strip()]
+check(r.returncode == 0 and listed and all(v.endswith("/same-cpu") for v in listed),
+      "--placement same-cpu plans only same-cpu series", r.stdout + r.stderr)
+r = run([program("bench_ipc"), "--list"])
+names = {l.split()[0].rsplit("/", 1)[-1] for l in r.stdout.split("\n") if l.strip()}
+want = {"same-cpu", "unpinned"} | ({"split"} if len(os.sched_getaffinity(0)) >= 2 else set())
+check(names == want, f"ipc plans a series per placement ({sorted(want)})", str(sorted(names)))
+r = run([program("bench_ipc"), "--placement", "nowhere"])
+check(r.returncode == 2 and "nowhere" in r.stderr, "a bad --placement is refused", r.stderr)
+r = run([program("bench_spin"), "--placement", "same-cpu"])
+check(r.returncode == 2, "a bench of one task refuses --placement", r.stderr)
+r = run([program("bench_ctxswitch"), "--sizes", "1,x"])
+check(r.returncode == 2 and "--sizes" in r.stderr, "a bad --sizes list is refused", r.stderr)
+
+# Conservation in ipc: B checks every message's sequence number; a run that lost or
+# repeated one fails, so a clean exit over every transport says nothing went astray.
+r = run([program("bench_ipc"), "--repeat", "1", "--warmup", "0", "--placement", "same-cpu",
+         "--rounds", "50", "--blocks", "20"], timeout=120)
+check(r.returncode == 0 and r.stdout.count("/same-cpu,0,latency,") == 10,
+      "ipc: 10 series (5 transports x processes/threads) each deliver every message",
+      r.stderr[-1500:])
 done()

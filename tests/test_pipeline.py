@@ -4,10 +4,11 @@ that cannot be drawn makes the report fail; a folder whose machine.json is anoth
 machine's is never reused."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
-from testlib import SRC, check, done, run
+from testlib import PYTHON, SRC, check, done, run
 
 FIX = os.path.join(SRC, "tests", "fixtures", "results-2c")
 charts = os.path.join(SRC, "scripts", "charts.sh")
@@ -38,6 +39,41 @@ with tempfile.TemporaryDirectory() as tmp:
         check(f"]({chart}.svg)" in md, f"report.md shows {chart}")
     check("Intel" in md and "6.1.0-test" in md, "report.md describes the machine", md[:800])
     check("reached" in md, "report.md has the spin reading computed from the data", md)
+    for words, chart in (("coroutine switch costs", "ctxswitch"), ("KiB per task", "ctxswitch-wss"),
+                         ("pthread_create+join", "create"), ("Split across two CPUs", "ipc-latency"),
+                         ("fastest stream", "ipc-bandwidth"), ("the GIL", "timeline")):
+        check(words in md, f"report.md has the {chart} reading", words)
+    check("quick mode" in md and "the whole run took" not in md,
+          "report.md states the mode (no run.json: no wall time claimed)")
+
+    # The perf cross-check: perf's figure beside the suite's, read from the stored output.
+    row = re.search(r"\| processes \| same-cpu \| ([0-9.]+) µs \([0-9]+ runs.*?\| ([0-9.]+) µs \| "
+                    r"([+-][0-9]+)% \| ([0-9.]+) µs \| ([0-9.]+) µs \|", md)
+    check(row is not None, "report.md puts perf's pipe round trip beside the suite's", md[:3000])
+    if row:
+        perf_us, suite_us = float(row.group(1)), float(row.group(2))
+        check(abs(perf_us - 2.81) < 0.01, "perf's figure is the median of its runs (2.81 µs)",
+              row.group(0))
+        check(abs(suite_us - 2.36) < 0.01, "the suite's figure is ctxswitch's pipe-processes "
+              "same-cpu round trip (2.36 µs)", row.group(0))
+        check(row.group(3) == "-16", "the difference is computed ((2.36-2.81)/2.81)",
+              row.group(0))
+    with open(os.path.join(d, "run.json"), "w") as f:
+        json.dump({"seconds": 75, "mode": "quick",
+                   "steps": [{"name": "ipc", "status": "failed"}]}, f)
+    os.remove(os.path.join(d, "perf-sched-pipe.txt"))
+    r = run(["python3", report, d])
+    md = open(os.path.join(d, "report.md")).read()
+    check(r.returncode == 0 and "No perf cross-check in this results folder" in md,
+          "without perf's output the report says there is no cross-check", md[:2000])
+    check("the whole run took 1 min 15 s" in md and "step `ipc`: failed" in md,
+          "report.md gives the run's wall time and the steps that failed", md[:1500])
+    r = run([PYTHON, os.path.join(SRC, "scripts", "perfcheck.py"), "run", d, "--loops", "10",
+             "--repeats", "1"], env=dict(os.environ, PATH="/nonexistent"))
+    r = run(["python3", report, d])
+    md = open(os.path.join(d, "report.md")).read()
+    check(r.returncode == 0 and "perf not found" in md,
+          "where perf is missing the report says so", md[:2000])
 
     # A missing chart is an error, not a shorter report.
     os.remove(os.path.join(d, f"{expected[0]}.png"))

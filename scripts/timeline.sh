@@ -1,0 +1,52 @@
+#!/bin/bash
+# timeline.sh - what htop shows, kept as data: per-CPU busy % over time while N C threads
+# spin, then while N Python threads spin (the C threads fill every CPU; the Python threads
+# share one CPU's worth between them, the GIL, wherever the scheduler puts them).
+#
+# Usage: scripts/timeline.sh BUILD_DIR RESULTS_DIR [SECONDS] [N]
+#   SECONDS  how long each spins (default 2); N workers (default: the CPUs usable here)
+# Writes RESULTS_DIR/timeline.csv in the suite's format, one row per CPU per sample, the
+# metric naming the run (busy_c_threads, busy_py_threads), plus a "total" row per sample
+# (the CPUs' sum: 100 = one CPU's worth), and the cores the command itself used by its own
+# CPU time (variant own-cpu-time, metric cores_c_threads / cores_py_threads):
+#   timeline,cpu0,0.3,busy_c_threads,99.1,%      (x = seconds since the command started)
+# from `measure --timeline` (/proc/stat sampled every 100 ms). The samples cover the whole
+# machine, not only the command: run it on an otherwise idle machine. A missing python3
+# leaves the Python half out (said on stderr), not a failure.
+set -uo pipefail
+build=${1:?usage: scripts/timeline.sh BUILD_DIR RESULTS_DIR [SECONDS] [N]}
+dir=${2:?usage: scripts/timeline.sh BUILD_DIR RESULTS_DIR [SECONDS] [N]}
+seconds=${3:-2}
+n=${4:-$(nproc)}
+here=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+out=$dir/timeline.csv
+echo "bench,variant,x,metric,value,unit" >"$out"
+status=0
+# sample LABEL CMD...: measure CMD with a timeline; its rows get metric busy_LABEL, and a
+# total per sample is added.
+sample() {
+    label=$1; shift
+    if ! "$build/bin/measure" --csv --interval 100 --timeline "$tmp/$label.csv" \
+            -o "$tmp/$label.measure.csv" -- "$@" >/dev/null; then
+        echo "timeline: $label: $* failed" >&2
+        return 1
+    fi
+    # The command's own CPU time / wall (what it used, whatever else ran), one row.
+    awk -F, -v m="cores_$label" '$4 == "cores_used" {
+        print "timeline,own-cpu-time,0," m "," $5 ",cores" }' "$tmp/$label.measure.csv" >>"$out"
+    tail -n +2 "$tmp/$label.csv" | awk -F, -v m="busy_$label" '
+        { $4 = m; print $1 "," $2 "," $3 "," $4 "," $5 "," $6; sum[$3] += $5
+          if (!($3 in seen)) { seen[$3] = 1; order[++n] = $3 } }
+        END { for (i = 1; i <= n; i++)
+                  printf "timeline,total,%s,%s,%.10g,%%\n", order[i], m, sum[order[i]] }' >>"$out"
+}
+sample c_threads "$build/bin/spin" --threads "$n" --seconds "$seconds" || status=1
+if command -v python3 >/dev/null; then
+    sample py_threads python3 "$here/bench/peers/gil_spin.py" --threads "$n" --seconds "$seconds" || status=1
+else
+    echo "timeline: python3 not found: the Python half is left out" >&2
+fi
+exit $status
