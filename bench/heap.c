@@ -25,33 +25,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef PEERS_DIR
-#define PEERS_DIR "bench/peers"
-#endif
 
 #define RECORDS 300000
-
-static double seconds = -1;                 /* --seconds; by default 0.3 quick, 1 full */
-static const char *peers_dir = PEERS_DIR;   /* --peers */
-static const char *python = "python3";      /* --python */
-
-static int flag(const char *name, const char *value)
-{
-    if (!strcmp(name, "--seconds"))
-        seconds = parse_double(name, value, 0.01, 600);
-    else if (!strcmp(name, "--peers"))
-        peers_dir = value;
-    else if (!strcmp(name, "--python"))
-        python = value;
-    else
-        return 0;
-    return 1;
-}
-
-static double window(const struct bench_opts *o)
-{
-    return seconds > 0 ? seconds : o->full ? 1.0 : 0.3;
-}
 
 static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
 {
@@ -150,46 +125,22 @@ static int run_c(long procs, double secs, double *rate)
     return 0;
 }
 
-/* Run the Python peer and read its "pairs_per_s=" line. */
-static int run_py(long procs, double secs, double *rate)
+/* Run the Python peer; it prints "pairs_per_s=VALUE". */
+static int run_py(const struct bench_opts *o, long procs, double *rate)
 {
-    char script[PATH_MAX], cmd[2 * PATH_MAX + 128], line[512];
-    snprintf(script, sizeof script, "%s/manager_heap.py", peers_dir);
-    if (access(script, R_OK) != 0) {
-        fprintf(stderr, "heap: %s: %s - Python points skipped\n", script, strerror(errno));
-        return 1;
-    }
-    snprintf(cmd, sizeof cmd, "'%s' '%s' --processes %ld --seconds %g 2>&1", python, script,
-             procs, secs);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        die_errno("popen");
-    int found = 0;
-    while (fgets(line, sizeof line, p))
-        if (!strncmp(line, "pairs_per_s=", 12))
-            found = sscanf(line + 12, "%lf", rate) == 1;
-    int status = pclose(p);
-    if (status == -1)
-        die_errno("pclose");
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-        fprintf(stderr, "heap: cannot run %s - Python points skipped\n", python);
-        return 1;
-    }
-    if (!found || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        char how[128];
-        fprintf(stderr, "heap: py-manager %ld: %s\n", procs,
-                describe_status(status, how, sizeof how));
-        return -1;
-    }
-    return 0;
+    char n[32], secs[32];
+    snprintf(n, sizeof n, "%ld", procs);
+    snprintf(secs, sizeof secs, "%g", o->seconds);
+    const char *args[] = { "--processes", n, "--seconds", secs, NULL };
+    return bench_peer_value(o, args, "pairs_per_s", rate);
 }
 
 static int run(const struct bench_point *p, const struct bench_opts *o, double *values)
 {
     long procs = (long)p->x;
     if (!strcmp(p->variant, "c-shm"))
-        return run_c(procs, window(o), &values[0]);
-    return run_py(procs, window(o), &values[0]);
+        return run_c(procs, o->seconds, &values[0]);
+    return run_py(o, procs, &values[0]);
 }
 
 static const struct bench_def def = {
@@ -198,16 +149,15 @@ static const struct bench_def def = {
         "heap (bench) - push+pop pairs per second on one heap shared by P processes, P = 1 ..\n"
         "               2 x CPUs: the shared-memory heap and a manager-served Python heap\n"
         "\n"
-        "Usage: bench_heap [--seconds S] [--peers DIR] [--python PATH] [common flags]\n"
-        "  --seconds S      the measured window of each run (default 0.3 quick, 1 full)\n"
-        "  --peers DIR      where manager_heap.py is (default: the source tree's bench/peers)\n"
-        "  --python PATH    the Python interpreter (default: python3 from PATH)\n",
+        "Usage: bench_heap [--seconds S] [--peers DIR] [--python PATH] [common flags]\n",
     .metrics = { { "pairs_per_s", "pairs/s" } },
     .nmetrics = 1,
     .default_repeats_quick = 3,
     .default_repeats_full = 5,
     .default_warmup = 0,
-    .flag = flag,
+    .seconds_quick = 0.3,
+    .seconds_full = 1.0,
+    .peer = "manager_heap.py",
     .plan = plan,
     .run = run,
 };

@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double seconds = -1;          /* --seconds; by default 0.1 quick, 0.5 full */
 
 enum kind { K_MUTEX, K_SPIN, K_ATOMIC, K_PER_THREAD, K_NONE };
 static const char *variants[] = { "mutex", "spin", "atomic", "per-thread", "none" };
@@ -42,14 +41,6 @@ static struct {
     _Alignas(64) long counter;       /* the shared counter (mutex, spin, none) */
     _Alignas(64) atomic_long acounter;
 } sh = { .mutex = PTHREAD_MUTEX_INITIALIZER };
-
-static int flag(const char *name, const char *value)
-{
-    if (strcmp(name, "--seconds") != 0)
-        return 0;
-    seconds = parse_double(name, value, 0.01, 600);
-    return 1;
-}
 
 static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
 {
@@ -103,7 +94,7 @@ static void *worker(void *arg)
 static int run(const struct bench_point *p, const struct bench_opts *o, double *values)
 {
     long t = (long)p->x;
-    double secs = seconds > 0 ? seconds : o->full ? 0.5 : 0.1;
+    double secs = o->seconds;
     for (sh.kind = K_MUTEX; strcmp(variants[sh.kind], p->variant); sh.kind++)
         ;
     sh.counter = 0;
@@ -160,14 +151,14 @@ static const struct bench_def def = {
         "                mutex, a spinlock, an atomic add and per-thread counters; lost\n"
         "                updates without protection\n"
         "\n"
-        "Usage: bench_locks [--seconds S] [common flags]\n"
-        "  --seconds S      how long each run increments (default 0.1 quick, 0.5 full)\n",
+        "Usage: bench_locks [--seconds S] [common flags]\n",
     .metrics = { { "ns_per_inc", "ns" }, { "lost_pct", "%" } },
     .nmetrics = 2,
     .default_repeats_quick = 3,
     .default_repeats_full = 5,
     .default_warmup = 0,
-    .flag = flag,
+    .seconds_quick = 0.1,
+    .seconds_full = 0.5,
     .plan = plan,
     .run = run,
 };

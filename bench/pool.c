@@ -30,26 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef PEERS_DIR
-#define PEERS_DIR "bench/peers"
-#endif
 
-static const char *peers_dir = PEERS_DIR;   /* --peers */
-static const char *python = "python3";      /* --python */
-static double seconds = -1;                 /* --seconds: target length of one run */
-
-static int flag(const char *name, const char *value)
-{
-    if (!strcmp(name, "--seconds"))
-        seconds = parse_double(name, value, 0.001, 60);
-    else if (!strcmp(name, "--peers"))
-        peers_dir = value;
-    else if (!strcmp(name, "--python"))
-        python = value;
-    else
-        return 0;
-    return 1;
-}
 
 static const char *variants[] = { "c-processes", "c-processes-batch", "c-threads",
                                   "py-apply-async", "py-map-chunked" };
@@ -174,38 +155,16 @@ static double run_processes(long n, int64_t work_ns, int workers, int batch, lon
 
 /* ---- the Python peer: it times itself and prints "tasks_per_s VALUE" -------------- */
 
-static int run_python(const char *mode, long n, double work_us, int workers, double *rate)
+static int run_python(const struct bench_opts *o, const char *mode, long n, double work_us,
+                      int workers, double *rate)
 {
-    char script[PATH_MAX], cmd[PATH_MAX + 256];
-    snprintf(script, sizeof script, "%s/pool_peer.py", peers_dir);
-    if (access(script, R_OK) != 0) {
-        fprintf(stderr, "pool: %s: %s - Python points skipped\n", script, strerror(errno));
-        return 1;
-    }
-    snprintf(cmd, sizeof cmd, "'%s' '%s' --mode %s --tasks %ld --work-us %g --workers %d "
-             "2>&1", python, script, mode, n, work_us, workers);
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        die_errno("popen");
-    char line[512];
-    int found = 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "tasks_per_s %lf", rate) == 1)
-            found = 1;
-    int status = pclose(f);
-    if (status == -1)
-        die_errno("pclose");
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-        fprintf(stderr, "pool: %s not found - Python points skipped\n", python);
-        return 1;
-    }
-    if (!found || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        char how[128];
-        fprintf(stderr, "pool: %s %s: %s, last line: %s", python, script,
-                describe_status(status, how, sizeof how), line);
-        return -1;
-    }
-    return 0;
+    char tasks[32], us[32], nworkers[32];
+    snprintf(tasks, sizeof tasks, "%ld", n);
+    snprintf(us, sizeof us, "%g", work_us);
+    snprintf(nworkers, sizeof nworkers, "%d", workers);
+    const char *args[] = { "--mode", mode, "--tasks", tasks, "--work-us", us,
+                           "--workers", nworkers, NULL };
+    return bench_peer_value(o, args, "tasks_per_s", rate);
 }
 
 static int run(const struct bench_point *p, const struct bench_opts *o, double *values)
@@ -214,7 +173,7 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
     while (strcmp(variants[v], p->variant))
         v++;
     int workers = cpu_count();
-    double target = seconds > 0 ? seconds : o->full ? 0.5 : 0.1;
+    double target = o->seconds;
     double ideal = p->x > 0 ? workers * 1e6 / p->x : peak[v];
     long n = (long)(target * (ideal < peak[v] ? ideal : peak[v]));
     if (n < 20)
@@ -222,7 +181,7 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
     int64_t work_ns = (int64_t)(p->x * 1000);
 
     if (!strncmp(p->variant, "py-", 3))
-        return run_python(v == 3 ? "apply_async" : "map", n, p->x, workers, &values[0]);
+        return run_python(o, v == 3 ? "apply_async" : "map", n, p->x, workers, &values[0]);
     long failed = 0;
     /* Batched, a worker takes up to 64 records per lock - fewer when there are few tasks,
      * by the rule Python's map uses for its chunks (tasks / (4 x workers)), so that one
@@ -246,16 +205,15 @@ static const struct bench_def def = {
         "               C process pool (one by one, batched), C thread pool, Python's Pool\n"
         "               (apply_async per task, map with chunks)\n"
         "\n"
-        "Usage: bench_pool [--seconds S] [--peers DIR] [--python PATH] [common flags]\n"
-        "  --seconds S      about how long one run lasts (default 0.1 quick, 0.5 full)\n"
-        "  --peers DIR      where pool_peer.py is (default: the source tree's bench/peers)\n"
-        "  --python PATH    the Python interpreter (default: python3 from PATH)\n",
+        "Usage: bench_pool [--seconds S] [--peers DIR] [--python PATH] [common flags]\n",
     .metrics = { { "tasks_per_s", "tasks/s" } },
     .nmetrics = 1,
     .default_repeats_quick = 3,
     .default_repeats_full = 5,
     .default_warmup = 0,
-    .flag = flag,
+    .seconds_quick = 0.1,
+    .seconds_full = 0.5,
+    .peer = "pool_peer.py",
     .plan = plan,
     .run = run,
 };

@@ -22,27 +22,16 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#ifndef PEERS_DIR
-#define PEERS_DIR "bench/peers"
-#endif
-
 static long trials = -1;                    /* --trials; by default 10 quick, 20 full */
-static const char *peers_dir = PEERS_DIR;   /* --peers */
-static const char *python = "python3";      /* --python */
 static char race_path[PATH_MAX];            /* the race demo, beside this binary */
 
 static const char *variants[] = { "c", "c-1cpu", "py", "py-call" };
 
 static int flag(const char *name, const char *value)
 {
-    if (!strcmp(name, "--trials"))
-        trials = parse_long(name, value, 1, 10000);
-    else if (!strcmp(name, "--peers"))
-        peers_dir = value;
-    else if (!strcmp(name, "--python"))
-        python = value;
-    else
+    if (strcmp(name, "--trials") != 0)
         return 0;
+    trials = parse_long(name, value, 1, 10000);
     return 1;
 }
 
@@ -112,26 +101,23 @@ static int run_capture(char *const argv[], int one_cpu, char *buf, size_t size)
 
 static int run(const struct bench_point *p, const struct bench_opts *o, double *values)
 {
-    char rounds[32], ntrials[32], script[PATH_MAX];
+    char rounds[32], ntrials[32];
     long t = trials > 0 ? trials : o->full ? 20 : 10;
     snprintf(rounds, sizeof rounds, "%ld", (long)p->x);
     snprintf(ntrials, sizeof ntrials, "%ld", t);
-    snprintf(script, sizeof script, "%s/race.py", peers_dir);
     int is_py = p->variant[0] == 'p';
     char *c_cmd[] = { race_path, "--lock", "none", "--rounds", rounds, "--trials", ntrials,
                       NULL };
-    char *py_cmd[] = { (char *)python, script, "--rounds", rounds, "--trials", ntrials,
+    char *py_cmd[] = { (char *)o->python, (char *)o->peer, "--rounds", rounds, "--trials", ntrials,
                        "--gap", strstr(p->variant, "call") ? "call" : "none", NULL };
 
-    if (is_py && access(script, R_OK) != 0) {
-        fprintf(stderr, "race: %s: %s - Python points skipped\n", script, strerror(errno));
+    if (is_py && bench_peer_missing(o))
         return 1;
-    }
     static char out[1 << 20];
     int status = run_capture(is_py ? py_cmd : c_cmd, !strcmp(p->variant, "c-1cpu"), out,
                              sizeof out);
     if (status == -1) {
-        fprintf(stderr, "race: cannot run %s: %s%s\n", is_py ? python : race_path,
+        fprintf(stderr, "race: cannot run %s: %s%s\n", is_py ? o->python : race_path,
                 strerror(errno), is_py ? " - Python points skipped" : "");
         return is_py ? 1 : -1;
     }
@@ -155,15 +141,14 @@ static const struct bench_def def = {
         "               Python, against the rounds per thread\n"
         "\n"
         "Usage: bench_race [--trials T] [--peers DIR] [--python PATH] [common flags]\n"
-        "  --trials T       runs of the experiment per measurement (default 10 quick, 20 full)\n"
-        "  --peers DIR      where race.py is (default: the source tree's bench/peers)\n"
-        "  --python PATH    the Python interpreter (default: python3 from PATH)\n",
+        "  --trials T       runs of the experiment per measurement (default 10 quick, 20 full)\n",
     .metrics = { { "drift_pct", "%" } },
     .nmetrics = 1,
     .default_repeats_quick = 3,
     .default_repeats_full = 5,
     .default_warmup = 0,
     .flag = flag,
+    .peer = "race.py",
     .plan = plan,
     .run = run,
 };

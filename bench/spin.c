@@ -19,27 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef PEERS_DIR
-#define PEERS_DIR "bench/peers"
-#endif
-
-static double seconds = -1;                 /* --seconds; by default 0.5 quick, 2 full */
-static const char *peers_dir = PEERS_DIR;   /* --peers */
-static const char *python = "python3";      /* --python */
 static char spin_path[PATH_MAX];            /* the spin demo, beside this binary */
-
-static int flag(const char *name, const char *value)
-{
-    if (!strcmp(name, "--seconds"))
-        seconds = parse_double(name, value, 0.01, 600);
-    else if (!strcmp(name, "--peers"))
-        peers_dir = value;
-    else if (!strcmp(name, "--python"))
-        python = value;
-    else
-        return 0;
-    return 1;
-}
 
 static const char *variants[] = { "c-threads", "c-processes", "py-threads", "py-processes" };
 
@@ -56,19 +36,17 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
 
 static int run(const struct bench_point *p, const struct bench_opts *o, double *values)
 {
-    char n[32], secs[32], script[PATH_MAX];
+    char n[32], secs[32];
     snprintf(n, sizeof n, "%ld", (long)p->x);
-    snprintf(secs, sizeof secs, "%g", seconds > 0 ? seconds : o->full ? 2.0 : 0.5);
-    snprintf(script, sizeof script, "%s/gil_spin.py", peers_dir);
+    snprintf(secs, sizeof secs, "%g", o->seconds);
     const char *how = strstr(p->variant, "threads") ? "--threads" : "--processes";
     char *c_cmd[] = { spin_path, (char *)how, n, "--seconds", secs, NULL };
-    char *py_cmd[] = { (char *)python, script, (char *)how, n, "--seconds", secs, NULL };
+    char *py_cmd[] = { (char *)o->python, (char *)o->peer, (char *)how, n, "--seconds", secs,
+                       NULL };
     int is_py = !strncmp(p->variant, "py-", 3);
 
-    if (is_py && access(script, R_OK) != 0) {
-        fprintf(stderr, "spin: %s: %s - Python points skipped\n", script, strerror(errno));
+    if (is_py && bench_peer_missing(o))
         return 1;
-    }
     struct measure_opts mo = { .sample_ms = 0, .quiet = 1 };
     struct measure_result r;
     if (measure_run(is_py ? py_cmd : c_cmd, &mo, &r) == -1) {
@@ -80,7 +58,7 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
     values[1] = (double)r.ivcsw;
     measure_free(&r);
     if (exec_errno) {
-        fprintf(stderr, "spin: cannot run %s: %s%s\n", is_py ? python : spin_path,
+        fprintf(stderr, "spin: cannot run %s: %s%s\n", is_py ? o->python : spin_path,
                 strerror(exec_errno), is_py ? " - Python points skipped" : "");
         return is_py ? 1 : -1;
     }
@@ -99,16 +77,15 @@ static const struct bench_def def = {
         "spin (bench) - cores used by N busy workers as C threads, C processes, Python\n"
         "               threads and Python processes, N = 1 .. 2 x CPUs\n"
         "\n"
-        "Usage: bench_spin [--seconds S] [--peers DIR] [--python PATH] [common flags]\n"
-        "  --seconds S      how long each run spins (default 0.5 quick, 2 full)\n"
-        "  --peers DIR      where gil_spin.py is (default: the source tree's bench/peers)\n"
-        "  --python PATH    the Python interpreter (default: python3 from PATH)\n",
+        "Usage: bench_spin [--seconds S] [--peers DIR] [--python PATH] [common flags]\n",
     .metrics = { { "cores_used", "cores" }, { "ivcsw", "switches" } },
     .nmetrics = 2,
     .default_repeats_quick = 3,
     .default_repeats_full = 5,
     .default_warmup = 0,
-    .flag = flag,
+    .seconds_quick = 0.5,
+    .seconds_full = 2.0,
+    .peer = "gil_spin.py",
     .plan = plan,
     .run = run,
 };

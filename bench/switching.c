@@ -15,18 +15,9 @@
 
 #include <string.h>
 
-static double seconds = -1;          /* --seconds; by default 0.1 quick, 0.5 full */
 
 static const char *variants[] = { "cpu-threads", "cpu-processes", "io-threads",
                                    "io-processes" };
-
-static int flag(const char *name, const char *value)
-{
-    if (strcmp(name, "--seconds") != 0)
-        return 0;
-    seconds = parse_double(name, value, 0.01, 60);
-    return 1;
-}
 
 /* Quick: 1, CPUs, 4, 16 and 64 x CPUs. Full: every power of two up to 64 x CPUs, and CPUs. */
 static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
@@ -59,7 +50,7 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
     enum switching_kind kind = !strncmp(p->variant, "io", 2) ? SWITCHING_IO : SWITCHING_CPU;
     int processes = strstr(p->variant, "processes") != NULL;
     struct switching_result r;
-    if (switching_run((long)p->x, kind, processes, seconds > 0 ? seconds : o->full ? 0.5 : 0.1,
+    if (switching_run((long)p->x, kind, processes, o->seconds,
                       &r) != 0)
         return -1;
     values[0] = (double)r.jobs / r.wall_s;
@@ -74,15 +65,15 @@ static const struct bench_def def = {
         "switching (bench) - jobs/s and context switches/s against the number of tasks K\n"
         "                    (1 .. 64 x CPUs): CPU-bound and IO-bound, threads and processes\n"
         "\n"
-        "Usage: bench_switching [--seconds S] [common flags]\n"
-        "  --seconds S      how long each run lasts (default 0.1 quick, 0.5 full)\n",
+        "Usage: bench_switching [--seconds S] [common flags]\n",
     .metrics = { { "jobs_per_s", "jobs/s" }, { "vcsw_per_s", "switches/s" },
                  { "ivcsw_per_s", "switches/s" } },
     .nmetrics = 3,
     .default_repeats_quick = 3,
     .default_repeats_full = 5,
     .default_warmup = 0,
-    .flag = flag,
+    .seconds_quick = 0.1,
+    .seconds_full = 0.5,
     .plan = plan,
     .run = run,
 };

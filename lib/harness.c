@@ -2,8 +2,14 @@
 #include "core.h"
 #include "harness.h"
 
+#ifndef PEERS_DIR
+#define PEERS_DIR "bench/peers"
+#endif
+
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -56,6 +62,13 @@ static unsigned parse_placements(const char *list)
 static void print_usage(const struct bench_def *def)
 {
     fputs(def->usage, stdout);
+    if (def->seconds_quick > 0)
+        printf("  --seconds S      how long one run lasts (default %g quick, %g full)\n",
+               def->seconds_quick, def->seconds_full);
+    if (def->peer)
+        printf("  --peers DIR      where the Python peer %s is (default %s)\n"
+               "  --python PATH    the Python interpreter for it (default: python3 from PATH)\n",
+               def->peer, PEERS_DIR);
     if (def->uses_placement)
         fputs("\nPlacement of the two tasks (each one is a series in the chart):\n"
               "  --placement LIST same-cpu, split, unpinned or all, comma-separated (default all)\n"
@@ -84,6 +97,8 @@ int bench_main(int argc, char **argv, const struct bench_def *def)
     start_affinity_known = sched_getaffinity(0, sizeof start_affinity, &start_affinity) == 0;
     const char *raw_path = NULL;
     int list = 0, repeats_set = 0;
+    const char *peers_dir = PEERS_DIR;
+    o.python = "python3";
 
     for (int i = 1; i < argc; i++) {
         char *arg = argv[i], *value = NULL;
@@ -96,9 +111,11 @@ int bench_main(int argc, char **argv, const struct bench_def *def)
         }
         const char *name = arg;
         int placement_flag = def->uses_placement && strcmp(name, "--placement") == 0;
+        int seconds_flag = def->seconds_quick > 0 && strcmp(name, "--seconds") == 0;
+        int peer_flag = def->peer && (!strcmp(name, "--peers") || !strcmp(name, "--python"));
         int takes_value = strcmp(name, "--repeat") == 0 || strcmp(name, "--warmup") == 0 ||
                           strcmp(name, "--variant") == 0 || strcmp(name, "--raw") == 0 ||
-                          placement_flag;
+                          placement_flag || seconds_flag || peer_flag;
         if (!strcmp(name, "--help"))
             print_usage(def);
         else if (!strcmp(name, "--quick") && !value)
@@ -124,12 +141,23 @@ int bench_main(int argc, char **argv, const struct bench_def *def)
                 raw_path = value;
             else if (placement_flag)
                 o.placements = parse_placements(value);
+            else if (seconds_flag)
+                o.seconds = parse_double(name, value, 0.001, 600);
+            else if (peer_flag && !strcmp(name, "--peers"))
+                peers_dir = value;
+            else if (peer_flag)
+                o.python = value;
             else if (takes_value || !def->flag || !def->flag(name, value))
                 usage_error("unknown flag '%s'", name);
         }
     }
     if (!repeats_set)
         o.repeats = o.full ? def->default_repeats_full : def->default_repeats_quick;
+    if (o.seconds == 0)
+        o.seconds = o.full ? def->seconds_full : def->seconds_quick;
+    if (def->peer &&
+        snprintf(o.peer, sizeof o.peer, "%s/%s", peers_dir, def->peer) >= (int)sizeof o.peer)
+        usage_error("--peers: '%s' is too long a path", peers_dir);
 
     static struct bench_point points[BENCH_MAX_POINTS];
     size_t npoints = def->plan(points, BENCH_MAX_POINTS, &o);
@@ -208,6 +236,71 @@ int bench_main(int argc, char **argv, const struct bench_def *def)
     if (raw && fclose(raw) != 0)
         die_errno(raw_path);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int bench_peer_missing(const struct bench_opts *o)
+{
+    if (access(o->peer, R_OK) == 0)
+        return 0;
+    fprintf(stderr, "%s: %s - its Python points are skipped\n", o->peer, strerror(errno));
+    return 1;
+}
+
+int bench_peer_value(const struct bench_opts *o, const char *const args[], const char *key,
+                     double *value)
+{
+    if (bench_peer_missing(o))
+        return 1;
+    const char *argv[64] = { o->python, o->peer };
+    size_t n = 2;
+    for (size_t i = 0; args[i] && n < 63; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+
+    /* The peer's stdout and stderr both come back through one pipe: the value is on
+     * stdout, and a traceback on stderr is the best explanation when it fails. */
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) == -1)
+        die_errno("pipe2");
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
+    pid_t pid;
+    int s = posix_spawnp(&pid, o->python, &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (s != 0) {
+        close(fds[0]);
+        fprintf(stderr, "cannot run %s: %s - its Python points are skipped\n", o->python,
+                strerror(s));
+        return 1;
+    }
+    FILE *f = fdopen(fds[0], "r");
+    if (!f)
+        die_errno("fdopen");
+    char line[1024] = "";
+    size_t klen = strlen(key);
+    int found = 0;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, key, klen) && (line[klen] == ' ' || line[klen] == '='))
+            found = sscanf(line + klen + 1, "%lf", value) == 1;
+    fclose(f);
+    int status;
+    if (waitpid(pid, &status, 0) == -1)
+        die_errno("waitpid");
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+        fprintf(stderr, "cannot run %s - its Python points are skipped\n", o->python);
+        return 1;
+    }
+    if (!found || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char how[128];
+        fprintf(stderr, "%s %s: %s%s; last line: %s", o->python, o->peer,
+                describe_status(status, how, sizeof how), found ? "" : ", no value printed",
+                line[0] ? line : "(none)\n");
+        return -1;
+    }
+    return 0;
 }
 
 size_t bench_steps(long max, long must, long *out, size_t cap)

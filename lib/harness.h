@@ -42,6 +42,9 @@ struct bench_opts {
     int warmup;            /* discarded runs per point before them */
     const char *variant;   /* --variant: measure only this series, or NULL for all */
     unsigned placements;   /* --placement: bit (1 << p) set for each placement p to measure */
+    double seconds;        /* --seconds, or the def's default for the mode (0 if none) */
+    const char *python;    /* --python: the interpreter for peers (default "python3") */
+    char peer[4096];       /* the def's peer script, found in --peers DIR ("" if none) */
 };
 
 struct bench_def {
@@ -63,6 +66,15 @@ struct bench_def {
      * peer that is not installed); or -1 when the run failed (after saying why). */
     int (*run)(const struct bench_point *p, const struct bench_opts *o, double *values);
 
+    /* Optional: how long one run lasts by default, in quick and in full mode. When set,
+     * the harness takes --seconds S and hands the choice to run() as o->seconds. */
+    double seconds_quick, seconds_full;
+
+    /* Optional: the file name of a Python peer in bench/peers/ ("gil_spin.py"). When set,
+     * the harness takes --peers DIR and --python PATH and hands run() the script's path
+     * as o->peer and the interpreter as o->python; see bench_peer_missing(). */
+    const char *peer;
+
     /* 1: the bench takes --placement (see "Placement" below); its plan() asks
      * bench_placement_wanted() which placements to plan points for. */
     int uses_placement;
@@ -71,6 +83,19 @@ struct bench_def {
 /* Parse the command line, run every planned point and print the rows. Returns the exit
  * status for main(): 0, or 1 if a run failed. Bad flags exit 2 through usage_error(). */
 int bench_main(int argc, char **argv, const struct bench_def *def);
+
+/* 1 (after saying on stderr that the bench's Python points are skipped) when the peer
+ * script in o->peer cannot be read, else 0. Call it before starting a peer, and return 1
+ * from run() when it says the peer is missing. */
+int bench_peer_missing(const struct bench_opts *o);
+
+/* Run the bench's Python peer - o->python o->peer args... (args ends with NULL) - and
+ * read `value` from the line of its output that reads "KEY VALUE" or "KEY=VALUE".
+ * Returns 0; 1 when the peer or the interpreter is missing (said on stderr: the caller
+ * skips the point); -1 when the peer failed or printed no such line (said on stderr,
+ * with its last line of output). */
+int bench_peer_value(const struct bench_opts *o, const char *const args[], const char *key,
+                     double *value);
 
 /* The worker counts for a scaling chart: 1 to `max`, every one up to 8, beyond that
  * 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, ... plus `must` (e.g. the CPU count) and `max`.
