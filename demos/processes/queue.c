@@ -274,6 +274,14 @@ static void open_queue(void)
     /* [/snippet:mq-open] */
 }
 
+static volatile sig_atomic_t interrupted;      /* set by Ctrl-C in the parent */
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
 int main(int argc, char **argv)
 {
     prog_init(argv[0]);
@@ -338,6 +346,15 @@ int main(int argc, char **argv)
     if (!via_mq)
         close(pipe_fd[0]);          /* the parent only writes: the sentinels */
 
+    /* Ctrl-C reaches every process of the group. The children die of it; the parent only
+     * notes it, so that it can reap them all before it goes - nothing is left behind -
+     * and then dies of the same signal. (Installed after the forks: the children keep the
+     * default action.) */
+    struct sigaction sa = { .sa_handler = on_sigint };
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) == -1)
+        die_errno("sigaction");
+
     /* [snippet:shutdown] */
     /* Wait until every writer is done: then every record is in the queue, ahead of
      * anything we send now. A reader that dies meanwhile is noted; if none is left, nobody
@@ -359,7 +376,7 @@ int main(int argc, char **argv)
     }
     /* Then one sentinel per reader still running: each stops at the first it receives. */
     struct record stop = { .writer = SENTINEL };
-    for (long i = 0; i < readers_left; i++)
+    for (long i = 0; i < readers_left && !interrupted; i++)
         if (send_record(&stop, RECORD_HEAD) == -1)
             break;                          /* every reader is gone already */
     while (readers_left-- > 0) {
@@ -369,6 +386,11 @@ int main(int argc, char **argv)
         failed |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
     }
     /* [/snippet:shutdown] */
+    if (interrupted) {
+        fprintf(stderr, "queue: interrupted; every child reaped\n");
+        signal(SIGINT, SIG_DFL);
+        raise(SIGINT);
+    }
 
     for (int i = 0; i < nreaders + nwriters; i++) {
         char how[128];
