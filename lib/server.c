@@ -262,7 +262,7 @@ void server_serve_blocking(int fd, const struct server_opts *o, const struct ser
         atomic_fetch_add(&server_stats->requests, 1);
         uint64_t extra = 0;
         if (req.status == 0 && req.route == HTTP_IO) {
-            if (server_wait(-1, 0, deadline_after_ms(req.arg), st) == -1)
+            if (server_wait(-1, 0, now_ns() + req.arg * 1000000, st) == -1)
                 goto done;                  /* simulated IO: this thread just sleeps */
         } else if (req.status == 0 && req.route == HTTP_CPU) {
             extra = http_cpu_work(req.arg);
