@@ -34,6 +34,7 @@ struct reply {
 };
 
 static void process(struct conn *c);
+static void start_head(struct conn *c);
 
 static void on_closed(uv_handle_t *h)
 {
@@ -113,11 +114,17 @@ static void on_write(uv_write_t *req, int status)
     if (c->throttled && !c->closing &&
         uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) <= UVS_WRITE_QUEUE_MAX / 2) {
         c->throttled = 0;
+        start_head(c);                  /* the next request's header timeout starts now */
         process(c);                     /* requests may be waiting in the buffer already */
     }
 }
 
 static void on_head_timeout(uv_timer_t *t);
+
+static void on_write_timeout(uv_timer_t *t)
+{
+    conn_close(t->data);                /* it read nothing for SERVER_WRITE_TIMEOUT_MS */
+}
 
 /* Wait for the next request: a fresh parse and the header timeout from now. */
 static void start_head(struct conn *c)
@@ -153,8 +160,13 @@ static void answer(struct conn *c, uint64_t extra)
             uv_timer_start(&c->timer, on_linger_done, SERVER_LINGER_MS, 0);
         return;
     }
-    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > UVS_WRITE_QUEUE_MAX)
-        c->throttled = 1;               /* a slow reader: stop taking requests from it */
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > UVS_WRITE_QUEUE_MAX) {
+        /* A slow reader: take no more requests from it until it has read. Now we are the
+         * ones waiting, so the write timeout runs instead of the header timeout. */
+        c->throttled = 1;
+        uv_timer_start(&c->timer, on_write_timeout, SERVER_WRITE_TIMEOUT_MS, 0);
+        return;
+    }
     start_head(c);
 }
 /* [/snippet:answer] */

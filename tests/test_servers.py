@@ -295,6 +295,51 @@ try:
     st, _, _ = get(port, "/")
     check(st == 200, "the server still answers after the vanished clients")
 
+    # ---- a slow reader ---------------------------------------------------------------------
+    # The client pipelines small requests and reads nothing. Each reply is bigger than its
+    # request, so a server that kept answering would buffer without bound; a bounded one
+    # stops reading, the kernel buffers fill and the client's sends stall. Then the client
+    # reads, and must get exactly one 200 for every request it managed to send.
+    req = b"GET / HTTP/1.1\r\n\r\n"
+    rep_len = len(f"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "
+                  f"{len(NAME) + 12}\r\nConnection: keep-alive\r\n\r\nhello from {NAME}\n")
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)     # a small window
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+    s.connect(("127.0.0.1", port))
+    s.setblocking(False)
+    chunk, sent, limit = req * 3000, 0, 200 * 1024 * 1024
+    while sent < limit:                  # stop when no byte goes out for 2 s
+        if not select.select([], [s], [], 2)[1]:
+            break
+        try:
+            sent += s.send(chunk[sent % len(req):])
+        except BlockingIOError:
+            pass
+    check(sent < limit,
+          "a client that never reads stalls: the server stops taking its requests",
+          f"{sent} bytes sent")
+    whole = sent // len(req)
+    if sent % len(req):                  # finish the request cut in the middle
+        s.setblocking(True)
+        s.sendall(req[sent % len(req):])
+        whole += 1
+    s.setblocking(True)
+    s.settimeout(T)
+    got = 0
+    try:
+        while got < whole * rep_len:
+            data = s.recv(1 << 20)
+            if not data:
+                break
+            got += len(data)
+    except (socket.timeout, ConnectionResetError):
+        pass
+    check(got == whole * rep_len,
+          f"then it reads: one reply for each of the {whole} requests it sent",
+          f"{got} bytes, {got / rep_len:.1f} replies")
+    s.close()
+
     # ---- SIGTERM with connections open ---------------------------------------------------
     held = connect(port)
     held.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
