@@ -9,6 +9,9 @@ from testlib import SRC, check, done, parse_csv, program, run
 # The tiniest run of each bench: extra flags to keep it short (add a line per new bench).
 TINY = {
     "spin": ["--seconds", "0.02"],
+    "server": ["--variant", "server_uv", "--connections", "4", "--seconds", "1"],
+    "server_io": ["--variant", "server_threads", "--connections", "4", "--seconds", "1"],
+    "server_mem": ["--variant", "server_uv", "--connections", "10"],
 }
 
 with open(os.path.join(SRC, "bench", "benches.txt")) as f:
@@ -28,6 +31,10 @@ for b in benches:
         except ValueError as e:
             check(False, f"bench_{b} prints well-formed CSV", str(e))
             continue
+    if not rows and "skipped" in r.stderr:
+        # A bench whose peer (wrk, nginx) is not installed skips its points: not a failure.
+        print(f"note bench_{b}: every point skipped here: {r.stderr.strip().splitlines()[0]}")
+        continue
     check(len(rows) > 0 and all(row["bench"] == b for row in rows),
           f"bench_{b} rows are named {b}")
     medians = [row for row in rows if not row["metric"].endswith(("_min", "_max"))]
