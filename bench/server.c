@@ -47,7 +47,6 @@
 static const char *peers_dir = PEERS_DIR;   /* --peers */
 static long seconds = -1;                   /* --seconds for wrk; 1 quick, 5 full */
 static long only_x = -1;                    /* --connections: measure this count only */
-static char bin_dir[PATH_MAX];              /* where the servers were built */
 static char nginx_n[32];                    /* "nginx_<CPUs>w" */
 
 static int flag(const char *name, const char *value)
@@ -103,8 +102,8 @@ struct peer {
 /* Start build/bin/<model> --port 0 and read its port from "listening on ADDR:PORT". */
 static int start_model(const char *model, struct peer *pr)
 {
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/%s", bin_dir, model);
+    char path[PATH_MAX];
+    exe_sibling(model, path, sizeof path);      /* the servers are built beside the bench */
     int fds[2];
     xpipe(fds);
     pr->pid = xfork();
@@ -477,14 +476,6 @@ static const struct bench_def def = {
 
 int main(int argc, char **argv)
 {
-    /* The servers are built into the same folder as this bench. */
-    ssize_t len = readlink("/proc/self/exe", bin_dir, sizeof bin_dir - 1);
-    if (len <= 0)
-        snprintf(bin_dir, sizeof bin_dir, ".");
-    else {
-        bin_dir[len] = '\0';
-        *strrchr(bin_dir, '/') = '\0';
-    }
     /* Thousands of connections: this process holds one end of each. */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {

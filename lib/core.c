@@ -213,6 +213,20 @@ int pin_to_cpu(int cpu)
     return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : errno;
 }
 
+/* ---- programs beside this one ------------------------------------------------------ */
+
+char *exe_sibling(const char *name, char *buf, size_t size)
+{
+    ssize_t len = readlink("/proc/self/exe", buf, size - 1);
+    char *slash = len > 0 ? memrchr(buf, '/', (size_t)len) : NULL;
+    if (!slash) {
+        snprintf(buf, size, "%s", name);
+        return buf;
+    }
+    snprintf(slash + 1, size - (size_t)(slash + 1 - buf), "%s", name);
+    return buf;
+}
+
 /* ---- result rows -------------------------------------------------------------------- */
 
 void csv_header(FILE *f)

@@ -93,6 +93,11 @@ int pin_to_cpu(int cpu);
  * into buf (size bytes) for a status from wait()/waitpid(); returns buf. */
 const char *describe_status(int wstatus, char *buf, size_t size);
 
+/* The path of program `name` in the same folder as the running executable (how a bench
+ * finds the demos built beside it), written into buf; just `name` if that folder cannot be
+ * read. Returns buf. */
+char *exe_sibling(const char *name, char *buf, size_t size);
+
 /* The result format. csv_header() prints the fixed header line; csv_row() prints one
  * measured value. Both write to `f` (stdout for results, a file for raw repeats).
  * Values are printed with enough digits to round-trip; NaN and infinities are refused. */

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -159,6 +160,20 @@ void server_refuse(int fd)
     close(fd);
     atomic_fetch_add(&server_stats->closed, 1);
     atomic_fetch_add(&server_stats->refused, 1);
+}
+
+void server_thread_stop_init(struct server_stop *st)
+{
+    *st = (struct server_stop){ .stop_fd = eventfd(0, EFD_CLOEXEC) };
+    if (st->stop_fd == -1)
+        die_errno("eventfd");
+}
+
+void server_stop_threads(const struct server_stop *st)
+{
+    uint64_t one = 1;
+    if (write(st->stop_fd, &one, sizeof one) != sizeof one)
+        die_errno("write eventfd");
 }
 
 int server_wait(int fd, short events, int64_t deadline_ns, const struct server_stop *st)

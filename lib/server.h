@@ -93,6 +93,17 @@ struct server_stop {
     volatile sig_atomic_t *stop_flag;   /* NULL if unused */
 };
 
+/* For thread models: st->stop_fd becomes a new eventfd (and nothing else is set);
+ * server_stop_threads() makes it readable, so every worker's next server_wait() returns
+ * -1 - at once, for all of them, without knowing who is waiting where. */
+void server_thread_stop_init(struct server_stop *st);
+void server_stop_threads(const struct server_stop *st);
+
+/* Stack size for connection threads: a connection needs its 16 KiB buffer and a few
+ * frames, not the default 8 MiB (only touched pages cost memory, but the reserved address
+ * space adds up by 10 000 connections). */
+#define SERVER_THREAD_STACK (256 * 1024)
+
 /* Wait until fd is ready for `events` (POLLIN/POLLOUT; fd -1 waits for nothing), the
  * monotonic deadline passes (INT64_MAX: none) or the server stops. Returns 1 ready,
  * 0 deadline, -1 stop. */

@@ -21,7 +21,6 @@
 #include "server.h"
 
 #include <stdlib.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 static const char usage_text[] =
@@ -84,14 +83,12 @@ int main(int argc, char **argv)
     server_parse_args(argc, argv, &opts, usage_text, 32);
     server_init();
     int sig_fd = server_signalfd(0);
-    stop.stop_fd = eventfd(0, EFD_CLOEXEC);
-    if (stop.stop_fd == -1)
-        die_errno("eventfd");
+    server_thread_stop_init(&stop);     /* an eventfd every worker's waits watch */
     int port, listen_fd = server_listen(&opts, opts.port, 0, &port);
 
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_attr_setstacksize(&attr, SERVER_THREAD_STACK);
     pthread_t *threads = xcalloc((size_t)opts.workers, sizeof *threads);
     for (int i = 0; i < opts.workers; i++)
         xpthread_create(&threads[i], &attr, worker, NULL);
@@ -114,9 +111,7 @@ int main(int argc, char **argv)
     q.stopping = 1;                         /* idle workers leave their wait ... */
     pthread_cond_broadcast(&q.nonempty);
     pthread_mutex_unlock(&q.lock);
-    uint64_t one = 1;                       /* ... busy ones leave their connection */
-    if (write(stop.stop_fd, &one, sizeof one) != sizeof one)
-        die_errno("write eventfd");
+    server_stop_threads(&stop);             /* ... busy ones leave their connection */
     for (int i = 0; i < opts.workers; i++)
         xpthread_join(threads[i], NULL);
     for (size_t i = 0; i < q.count; i++) {  /* accepted but never served */

@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 static const char usage_text[] =
@@ -75,17 +74,14 @@ int main(int argc, char **argv)
     server_parse_args(argc, argv, &opts, usage_text, 0);
     server_init();
     int sig_fd = server_signalfd(0);    /* blocked in every thread; read by main only */
-    stop.stop_fd = eventfd(0, EFD_CLOEXEC);
-    if (stop.stop_fd == -1)
-        die_errno("eventfd");
+    server_thread_stop_init(&stop);     /* an eventfd every worker's waits watch */
     int port, listen_fd = server_listen(&opts, opts.port, 0, &port);
 
-    /* Small stacks: a connection needs a 16 KiB buffer and a few frames, not the default
-     * 8 MiB (only touched pages cost memory, but the address space adds up by 10 000). */
+    /* Small stacks (SERVER_THREAD_STACK): a connection needs little more than its buffer. */
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_attr_setstacksize(&attr, SERVER_THREAD_STACK);
     server_announce(&opts, port, "a thread per connection");
 
     int signo;
@@ -101,9 +97,7 @@ int main(int argc, char **argv)
     printf("signal %d: stopping %ld connection threads\n", signo, running);
     pthread_mutex_unlock(&lock);
     close(listen_fd);
-    uint64_t one = 1;
-    if (write(stop.stop_fd, &one, sizeof one) != sizeof one)
-        die_errno("write eventfd");
+    server_stop_threads(&stop);
     pthread_mutex_lock(&lock);
     while (running > 0)
         pthread_cond_wait(&all_done, &lock);
