@@ -23,6 +23,7 @@
 
 struct server_stats *server_stats;
 static int spare_fd = -1;           /* kept open to be given up when accept() hits EMFILE */
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void server_parse_args(int argc, char **argv, struct server_opts *o, const char *usage,
                        int default_workers)
@@ -140,15 +141,20 @@ int server_accept(int listen_fd)
         die_errno("accept4");
     /* Out of descriptors. The client stays queued and the listening socket stays readable,
      * so simply retrying would spin the CPU. Give up the spare descriptor, take the client,
-     * tell it we are full, and take the spare back. */
-    close(spare_fd);
+     * tell it we are full, and take the spare back. The lock keeps two threads from closing
+     * the same spare (the second close could hit a descriptor just reused elsewhere). */
+    pthread_mutex_lock(&spare_lock);
+    if (spare_fd >= 0)
+        close(spare_fd);
     fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int still_out = fd == -1 && (errno == EMFILE || errno == ENFILE);
     if (fd >= 0) {
         atomic_fetch_add(&server_stats->accepted, 1);
         server_refuse(fd);
     }
-    spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    return -1;
+    spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);     /* -1 if the slot was taken */
+    pthread_mutex_unlock(&spare_lock);
+    return still_out ? -2 : -1;
 }
 /* [/snippet:emfile] */
 

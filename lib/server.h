@@ -34,7 +34,8 @@
     "  --help              this text\n"
 
 #define SERVER_WRITE_TIMEOUT_MS 10000   /* a reader that takes no bytes for this long goes */
-#define SERVER_LINGER_MS 1000           /* how long a closing connection drains its input */
+#define SERVER_LINGER_MS 1000
+#define SERVER_EMFILE_PAUSE_MS 50       /* accepting pauses this long if the spare fails */           /* how long a closing connection drains its input */
 
 struct server_opts {
     const char *name;           /* the program, named in the reply body */
@@ -75,8 +76,10 @@ void server_announce(const struct server_opts *o, int port, const char *model);
 
 /* Accept one connection from a non-blocking listening socket: the new socket (non-blocking,
  * close-on-exec), or -1 when there is none to take (EAGAIN), the client gave up first, or
- * the process was out of descriptors (that client was answered 503 and counted refused).
- * Any other failure exits through die_errno(). */
+ * the process was out of descriptors (that client was answered 503 and counted refused);
+ * or -2 when out of descriptors and the spare could not help (another thread took the
+ * freed slot): the caller should stop accepting for SERVER_EMFILE_PAUSE_MS rather than
+ * retry at once on a socket that stays readable. Any other failure exits (die_errno). */
 int server_accept(int listen_fd);
 
 /* Answer an accepted connection 503 and close it (no worker free for it); counts it closed

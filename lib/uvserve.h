@@ -13,9 +13,13 @@
  *                reader, the connection stops reading (and so stops producing replies)
  *                until the queue drains below half of that;
  *   EOF/error -> the connection is closed and freed; a pending /io timer goes with it.
- * Running out of descriptors: libuv keeps a spare descriptor per loop and uses it to accept
- * and close waiting clients (uv__emfile_trick); on_connection() then sees UV_EMFILE and
- * only reports it, at most once a second.
+ * Accepting: the listening socket is watched with a uv_poll_t and accepted with
+ * server_accept(), the same call (and the same spare-descriptor answer to EMFILE: a 503)
+ * as the blocking servers. Not uv_listen(): libuv's own EMFILE handling keeps a spare per
+ * loop, and with several loops in one process (server_uv_multi) another loop can take the
+ * freed slot, after which libuv 1.44 retries accept() in a loop that never returns to the
+ * event loop - the busy loop the issue warns about. Here, when the spare cannot help, the
+ * loop stops watching the listener for SERVER_EMFILE_PAUSE_MS and serves its connections.
  */
 #ifndef UVSERVE_H
 #define UVSERVE_H
@@ -28,12 +32,15 @@
 
 struct uv_service {
     uv_loop_t loop;             /* loop.data points back here */
-    uv_tcp_t listener;
+    uv_poll_t listener;         /* readable: connections are waiting */
+    uv_timer_t pause;           /* how long accepting pauses when out of descriptors */
+    int listen_fd;
+    uv_tcp_t first;             /* see uvs_init(): makes libuv open its spare at start */
     uv_async_t stop_async;      /* how another thread asks this loop to stop */
     const struct server_opts *o;
 };
 
-/* Initialise s->loop and start accepting on listen_fd (from server_listen()). */
+/* Initialise s->loop and start accepting on listen_fd (from server_listen(), non-blocking). */
 void uvs_init(struct uv_service *s, const struct server_opts *o, int listen_fd);
 
 /* From the loop's own thread (a signal or async callback): close the listener and every

@@ -72,6 +72,8 @@ int main(int argc, char **argv)
             CHECK(pids != NULL);
             pids[n++] = pid;
         }
+        if (fd == -2)                           /* out of descriptors: pause, do not spin */
+            sleep_ns(SERVER_EMFILE_PAUSE_MS * 1000000);
         /* [/snippet:fork] */
     }
 

@@ -103,6 +103,8 @@ int main(int argc, char **argv)
             if (enqueue(fd) == -1)          /* every worker busy and the queue full */
                 server_refuse(fd);
         }
+        if (fd == -2)                       /* out of descriptors: pause, do not spin */
+            sleep_ns(SERVER_EMFILE_PAUSE_MS * 1000000);
     }
 
     printf("signal %d: stopping %d workers\n", signo, opts.workers);

@@ -45,6 +45,8 @@ static noreturn void worker(int listen_fd, int sig_fd, const struct server_opts 
         int fd = server_accept(listen_fd);
         if (fd >= 0)
             server_serve_blocking(fd, o, &st);
+        else if (fd == -2)                      /* out of descriptors: pause, do not spin */
+            server_wait(-1, 0, now_ns() + SERVER_EMFILE_PAUSE_MS * 1000000, &st);
     }
     _exit(0);
 }

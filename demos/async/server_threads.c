@@ -89,6 +89,8 @@ int main(int argc, char **argv)
         int fd;
         while ((fd = server_accept(listen_fd)) >= 0)
             start_thread(fd, &attr);
+        if (fd == -2)                   /* out of descriptors: pause instead of spinning */
+            sleep_ns(SERVER_EMFILE_PAUSE_MS * 1000000);
     }
 
     /* Stop: the eventfd becomes readable and every thread's ppoll() returns; each closes
