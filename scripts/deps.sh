@@ -4,7 +4,7 @@
 # Usage: scripts/deps.sh [build|bench]
 #   build  the compiler, cmake, pkg-config, libuv, gnuplot and python3 (the default)
 #   bench  also the peers benchmarks compare against, where Debian has them: perf
-#          (linux-perf). A peer that cannot be installed is reported; its bench says so.
+#          (linux-perf), the HTTP load generator wrk and nginx (nginx-light). A peer that cannot be installed is reported; its bench says so.
 # As root, missing packages are installed with apt-get; otherwise the one command to run
 # is printed and the script exits 2. Nothing is downloaded except Debian packages.
 set -u
@@ -29,6 +29,8 @@ need procps      command -v ps
 optional=""
 if [ "$want" = bench ]; then
     command -v perf >/dev/null 2>&1 || optional="$optional linux-perf"
+    command -v wrk >/dev/null 2>&1 || optional="$optional wrk"
+    [ -x /usr/sbin/nginx ] || optional="$optional nginx-light"
 fi
 
 [ -z "$missing$optional" ] && exit 0

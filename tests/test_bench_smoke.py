@@ -17,6 +17,9 @@ TINY = {
     "ctxswitch": ["--rounds", "20", "--sizes", "0,4"],
     "create": ["--iterations", "2", "--heap-mib", "0,1"],
     "ipc": ["--rounds", "10", "--blocks", "4"],
+    "server": ["--variant", "server_uv", "--connections", "4", "--seconds", "1"],
+    "server_io": ["--variant", "server_threads", "--connections", "4", "--seconds", "1"],
+    "server_mem": ["--variant", "server_uv", "--connections", "10"],
 }
 # Units of measured times and rates: these must be strictly positive (counts may be 0).
 POSITIVE_UNITS = ("ns", "MiB/s")
@@ -38,6 +41,10 @@ for b in benches:
         except ValueError as e:
             check(False, f"bench_{b} prints well-formed CSV", str(e))
             continue
+    if not rows and "skipped" in r.stderr:
+        # A bench whose peer (wrk, nginx) is not installed skips its points: not a failure.
+        print(f"note bench_{b}: every point skipped here: {r.stderr.strip().splitlines()[0]}")
+        continue
     check(len(rows) > 0 and all(row["bench"] == b for row in rows),
           f"bench_{b} rows are named {b}")
     medians = [row for row in rows if not row["metric"].endswith(("_min", "_max"))]

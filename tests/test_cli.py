@@ -20,6 +20,13 @@ BAD_VALUES = {
     "switching": ["--kind", "gpu"],
     "pool": ["--crash", "sometimes"],
     "subprocess": ["--input-bytes", "lots"],
+    "loop": ["--ms", "0"],
+    "server_uv": ["--port", "70000"],
+    "server_uv_multi": ["--workers", "0"],
+    "server_threads": ["--bind", "localhost:80"],
+    "server_pool": ["--workers", "many"],
+    "server_fork": ["--header-timeout", "-1"],
+    "server_prefork": ["--workers", "5000"],
 }
 
 programs = sorted(p for p in os.listdir(BIN) if os.access(os.path.join(BIN, p), os.X_OK))

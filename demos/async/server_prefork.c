@@ -1,0 +1,90 @@
+/* server_prefork.c - the HTTP service on N processes forked in advance, sharing one socket
+ *
+ * Usage:    server_prefork [--workers N] [--port P] [--bind ADDR] [--header-timeout MS]
+ * Observe:  the parent opens the listening socket, forks N workers and then only watches
+ *           them. Every worker inherited the same listening socket and takes connections
+ *           from it itself, one at a time, serving each to its end with the same blocking
+ *           code as server_threads. A worker that dies is replaced. With more clients than
+ *           workers, the extra ones wait in the kernel's accept queue.
+ * Costs:    N processes, paid once; a connection holds its worker as long as it stays
+ *           open (N keep-alive clients fill the server). Every idle worker waits in poll()
+ *           on the one socket, so a new connection wakes all of them and all but one find
+ *           nothing to accept (the "thundering herd"; Apache serialised accept() with a
+ *           lock, newer kernels offer EPOLLEXCLUSIVE or SO_REUSEPORT).
+ * Wins:     process isolation without a fork() per connection: Apache's prefork MPM,
+ *           PHP-FPM, gunicorn's sync workers, PostgreSQL's pool-less ancestors.
+ * Try:      server_prefork --workers 2, three `curl localhost:8080/io?ms=2000` at once;
+ *           kill -9 one worker (ps --ppid ...) and watch the parent start another.
+ * Python:   seeds/000, "multi-process, one per core" and Pool's workers started up front
+ * See also: docs/async/servers.md, demos/async/server_fork.c, lib/server.c
+ */
+#include "core.h"
+#include "server.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+    "server_prefork - the HTTP service on N processes forked up front, sharing one socket\n"
+    "\n"
+    "Usage: server_prefork [--workers N] [--port P] [--bind ADDR] [--header-timeout MS]\n"
+    "  --workers N         worker processes (default 32)\n"
+    SERVER_FLAGS_HELP;
+
+/* [snippet:worker] */
+/* A worker: wait for the shared socket to become readable, try to take a connection
+ * (another worker may have been quicker: then server_accept() returns -1), serve it. */
+static noreturn void worker(int listen_fd, int sig_fd, const struct server_opts *o)
+{
+    close(sig_fd);
+    struct server_stop st;
+    server_child_stop(&st);                     /* SIGTERM: leave between connections */
+    while (server_wait(listen_fd, POLLIN, INT64_MAX, &st) == 1) {
+        int fd = server_accept(listen_fd);
+        if (fd >= 0)
+            server_serve_blocking(fd, o, &st);
+        else if (fd == -2)                      /* out of descriptors: pause, do not spin */
+            server_wait(-1, 0, now_ns() + SERVER_EMFILE_PAUSE_MS * 1000000, &st);
+    }
+    _exit(0);
+}
+/* [/snippet:worker] */
+
+static pid_t start_worker(int listen_fd, int sig_fd, const struct server_opts *o)
+{
+    pid_t pid = xfork();
+    if (pid == 0)
+        worker(listen_fd, sig_fd, o);
+    return pid;
+}
+
+int main(int argc, char **argv)
+{
+    struct server_opts o;
+    server_parse_args(argc, argv, &o, usage_text, 32);
+    server_init();
+    int sig_fd = server_signalfd(1);
+    int port, listen_fd = server_listen(&o, o.port, 0, &port);
+    pid_t *pids = xcalloc((size_t)o.workers, sizeof *pids);
+    size_t n = 0;
+    while (n < (size_t)o.workers)
+        pids[n++] = start_worker(listen_fd, sig_fd, &o);
+    char model[64];
+    snprintf(model, sizeof model, "%d processes sharing one socket", o.workers);
+    server_announce(&o, port, model);
+
+    int signo;
+    while ((signo = server_next_event(-1, sig_fd)) == SIGCHLD) {
+        server_reap(pids, &n, 0);               /* said how it ended; now replace it */
+        while (n < (size_t)o.workers)
+            pids[n++] = start_worker(listen_fd, sig_fd, &o);
+    }
+    printf("signal %d: stopping %zu workers\n", signo, n);
+    server_stop_children(pids, &n);
+    close(listen_fd);
+    server_print_stats();
+    free(pids);
+    return EXIT_SUCCESS;
+}

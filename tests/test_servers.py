@@ -1,0 +1,411 @@
+"""The HTTP servers of the async chapter, one at a time (the server's name is the argument):
+each endpoint's reply, keep-alive and pipelining on one connection, 200 concurrent clients
+all answered, every bad input answered as specified (400, 431, 405, 404, 505), a
+slowloris client cut off with 408 while a normal client is served, vanished clients
+cleaned up, running out of file descriptors survived, and a clean exit on SIGTERM with
+every child reaped. Each server starts with --port 0 and is stopped by its pid."""
+import concurrent.futures
+import os
+import re
+import resource
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from testlib import check, done, program
+
+NAME = sys.argv[1]
+WORKERS = {"server_uv_multi": "2", "server_pool": "8", "server_prefork": "8"}
+HEADER_TIMEOUT_MS = 1500
+T = 20                      # seconds any single client waits before the test gives up
+
+
+def start(extra=(), preexec=None):
+    """Start the server, return (process, port, its output) once it has printed its listening line."""
+    args = [program(NAME), "--port", "0", "--header-timeout", str(HEADER_TIMEOUT_MS)]
+    if NAME in WORKERS:
+        args += ["--workers", WORKERS[NAME]]
+    p = subprocess.Popen(args + list(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, preexec_fn=preexec)
+    deadline = time.monotonic() + T
+    out = ""
+    while time.monotonic() < deadline:      # raw reads: no buffer hides a line from select
+        ready, _, _ = select.select([p.stdout], [], [], deadline - time.monotonic())
+        if not ready:
+            break
+        data = os.read(p.stdout.fileno(), 4096).decode()
+        if not data:
+            break
+        out += data
+        m = re.search(r"^listening on 127\.0\.0\.1:(\d+) \(", out, re.M)
+        if m:
+            return p, int(m.group(1)), out
+    p.kill()
+    p.wait()
+    raise RuntimeError(f"{NAME} did not say where it listens: {out!r} {p.stderr.read()!r}")
+
+
+def stop(p):
+    """SIGTERM, then everything it printed; kill if it does not go within T seconds."""
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+    try:
+        out, err = p.communicate(timeout=T)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        err += "\n(killed: no exit within the timeout)"
+    return p.returncode, out, err
+
+
+def connect(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=T)
+    s.settimeout(T)
+    return s
+
+
+class Reader:
+    """Replies from a socket: status, headers (lower-case names), body; None at EOF."""
+    def __init__(self, sock):
+        self.sock, self.buf = sock, b""
+
+    def _more(self):
+        try:
+            data = self.sock.recv(65536)
+        except ConnectionResetError:
+            data = b""
+        self.buf += data
+        return bool(data)
+
+    def reply(self):
+        while b"\r\n\r\n" not in self.buf:
+            if not self._more():
+                return None
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ")[1])
+        headers = {}
+        for l in lines[1:]:
+            k, v = l.split(":", 1)
+            headers[k.strip().lower()] = v.strip()
+        n = int(headers.get("content-length", "0"))
+        while len(self.buf) < n:
+            if not self._more():
+                return None
+        body, self.buf = self.buf[:n], self.buf[n:]
+        return status, headers, body.decode("latin-1")
+
+    def at_eof(self):
+        """True when the server has closed (nothing more arrives)."""
+        return not self.buf and not self._more()
+
+
+def get(port, target, headers="", version="1.1"):
+    with connect(port) as s:
+        s.sendall(f"GET {target} HTTP/{version}\r\nHost: t\r\n{headers}\r\n".encode())
+        return Reader(s).reply()
+
+
+def open_fds(pid):
+    """Descriptors held by pid and every process below it (children serve connections)."""
+    total, todo = 0, [pid]
+    while todo:
+        q = todo.pop()
+        try:
+            total += len(os.listdir(f"/proc/{q}/fd"))
+            for task in os.listdir(f"/proc/{q}/task"):
+                with open(f"/proc/{q}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+def settles_to(pid, baseline, seconds=T):
+    """Wait (bounded) for the server's descriptor count to come back to baseline."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if open_fds(pid) <= baseline:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def bad(port, raw, keep=False):
+    """Send raw bytes; return (status, whether the server then closed the connection)."""
+    with connect(port) as s:
+        s.sendall(raw)
+        r = Reader(s)
+        rep = r.reply()
+        if rep is None:
+            return None, True
+        if keep:
+            return rep[0], rep[1].get("connection")
+        s.settimeout(5)
+        try:
+            closed = r.at_eof()
+        except socket.timeout:
+            closed = False
+        return rep[0], closed
+
+
+p, port, _ = start()
+try:
+    baseline = open_fds(p.pid)
+    # ---- each endpoint ------------------------------------------------------------------
+    st, h, body = get(port, "/")
+    check(st == 200 and body == f"hello from {NAME}\n", "GET / answers 200 with the fixed body",
+          f"{st} {body!r}")
+    check(h.get("content-length") == str(len(body)) and h.get("connection") == "keep-alive",
+          "GET / says its length and keep-alive", str(h))
+    st, _, body = get(port, "/io?ms=30")
+    check(st == 200 and body == "io: waited 30 ms\n", "GET /io?ms=30 answers after the wait",
+          f"{st} {body!r}")
+    st, _, body = get(port, "/cpu?us=200")
+    check(st == 200 and re.fullmatch(r"cpu: worked 200 us, checksum [0-9a-f]{16}\n", body),
+          "GET /cpu?us=200 answers with the work's checksum", f"{st} {body!r}")
+
+    # ---- keep-alive, pipelining, Connection: close, HTTP/1.0 ---------------------------
+    with connect(port) as s:
+        r = Reader(s)
+        ok = 0
+        for i in range(100):
+            target = "/io?ms=1" if i % 10 == 0 else "/"
+            s.sendall(f"GET {target} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+            rep = r.reply()
+            ok += rep is not None and rep[0] == 200
+        check(ok == 100, "100 requests one after another on one connection: 100 replies",
+              f"{ok} of 100")
+        s.sendall(b"".join(f"GET /io?ms={i % 3} HTTP/1.1\r\nHost: t\r\n\r\n".encode()
+                           for i in range(50)))
+        bodies = [r.reply() for _ in range(50)]
+        check(all(b and b[2] == f"io: waited {i % 3} ms\n" for i, b in enumerate(bodies)),
+              "50 pipelined requests: 50 replies, in order")
+        s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        rep = r.reply()
+        check(rep and rep[0] == 200 and rep[1].get("connection") == "close" and r.at_eof(),
+              "Connection: close is answered, then the server closes")
+    st, h, _ = get(port, "/", version="1.0")
+    check(st == 200 and h.get("connection") == "close", "HTTP/1.0 closes by default", str(h))
+    st, h, _ = get(port, "/", "Connection: keep-alive\r\n", version="1.0")
+    check(st == 200 and h.get("connection") == "keep-alive",
+          "HTTP/1.0 with Connection: keep-alive keeps it", str(h))
+
+    # ---- 200 concurrent clients ---------------------------------------------------------
+    N = 200
+    barrier = threading.Barrier(N, timeout=T)
+
+    def client(i):
+        with connect(port) as s:
+            barrier.wait()          # every client is connected before any sends
+            s.sendall(f"GET /io?ms=20 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+                      .encode())
+            rep = Reader(s).reply()
+            return rep is not None and rep[0] == 200 and rep[2] == "io: waited 20 ms\n"
+
+    with concurrent.futures.ThreadPoolExecutor(N) as ex:
+        results = list(ex.map(client, range(N)))
+    check(sum(results) == N, f"{N} concurrent clients: all answered 200",
+          f"{sum(results)} of {N}")
+
+    # ---- bad input ----------------------------------------------------------------------
+    cases = [
+        (b"GARBAGE\r\n\r\n", 400, "a request line without spaces"),
+        (b"GET / HTTP/1.1\r\nNo colon here\r\n\r\n", 400, "a header line without a colon"),
+        (b"GET / HTTP/1.1\r\n folded: x\r\n\r\n", 400, "an obsolete folded header"),
+        (b"GET  / HTTP/1.1\r\n\r\n", 400, "two spaces after the method"),
+        (b"GET /io?ms=abc HTTP/1.1\r\n\r\n", 400, "/io with a non-number"),
+        (b"GET /cpu?us=99999999999 HTTP/1.1\r\n\r\n", 400, "/cpu out of range"),
+        (b"GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", 400, "a request body"),
+        (b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 400, "chunked encoding"),
+        (b"GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n", 400, "a NUL byte in a header"),
+        (b"GET / HTTX/1.1\r\n\r\n", 400, "a broken version"),
+        (b"GET / HTTP/2.0\r\n\r\n", 505, "HTTP/2.0 in a text request line"),
+        (b"GET / HTTP/1.1\r\nX-Pad: " + b"a" * 9000 + b"\r\n\r\n", 431,
+         "one 9000-byte header"),
+        (b"GET / HTTP/1.1\r\n" + b"".join(b"X-H%03d: %s\r\n" % (i, b"v" * 40)
+                                         for i in range(200)) + b"\r\n", 431,
+         "200 headers, 10 KiB in all"),
+        (b"GET / HTTP/1.1\r\nX-Pad: " + b"a" * 9000, 431, "9000 bytes and no end of line"),
+    ]
+    for raw, want, what in cases:
+        st, closed = bad(port, raw)
+        check(st == want and closed, f"{what}: {want}, then closed", f"got {st}, closed {closed}")
+    st, conn = bad(port, b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", keep=True)
+    check(st == 405 and conn == "keep-alive", "POST: 405, connection kept", f"{st} {conn}")
+    st, conn = bad(port, b"DELETE /x HTTP/1.1\r\n\r\n", keep=True)
+    check(st == 405, "DELETE: 405", f"{st}")
+    st, conn = bad(port, b"GET /nowhere HTTP/1.1\r\n\r\n", keep=True)
+    check(st == 404 and conn == "keep-alive", "an unknown path: 404, connection kept",
+          f"{st} {conn}")
+    with connect(port) as s:
+        s.sendall(b"PUT / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n")
+        r = Reader(s)
+        a, b = r.reply(), r.reply()
+        check(a and a[0] == 405 and b and b[0] == 200 and "allow" in a[1],
+              "after a 405 (with Allow) the same connection still serves a GET")
+
+    # ---- slowloris ----------------------------------------------------------------------
+    # A client sends a partial head and then a header line every 200 ms, never finishing.
+    # The header timeout counts from the start of the head, so dripping does not reset it.
+    slow = connect(port)
+    slow.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n")
+    idle = connect(port)             # connects and never sends anything
+    st, _, body = get(port, "/")
+    check(st == 200, "a normal client is served while a slowloris client drips")
+    slow.settimeout(0.2)
+    got, eof, t0 = b"", False, time.monotonic()
+    while time.monotonic() - t0 < T:
+        try:
+            data = slow.recv(4096)
+            if not data:
+                eof = True
+                break
+            got += data
+        except socket.timeout:
+            try:
+                slow.sendall(b"X-Drip: 1\r\n")
+            except OSError:
+                pass
+        except ConnectionResetError:
+            eof = True
+            break
+    check(got.startswith(b"HTTP/1.1 408 ") and eof,
+          "the slowloris client gets 408 and is closed", repr(got[:80]))
+    slow.close()
+    idle.settimeout(T)
+    check(Reader(idle).at_eof(), "an idle connection is closed after the header timeout")
+    idle.close()
+
+    # ---- vanished clients ---------------------------------------------------------------
+    check(settles_to(p.pid, baseline), "descriptors back to the start count",
+          f"{open_fds(p.pid)} vs {baseline}")
+    for i in range(20):
+        s = connect(port)
+        s.sendall(b"GET /io?ms=300 HTTP/1.1\r\nHost: t\r\n\r\n")
+        if i % 2:                    # half of them reset the connection instead of a FIN
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        s.close()
+    check(settles_to(p.pid, baseline),
+          "20 clients that vanish mid-request: every descriptor is released",
+          f"{open_fds(p.pid)} open vs {baseline} at start")
+    st, _, _ = get(port, "/")
+    check(st == 200, "the server still answers after the vanished clients")
+
+    # ---- a slow reader ---------------------------------------------------------------------
+    # The client pipelines small requests and reads nothing. Each reply is bigger than its
+    # request, so a server that kept answering would buffer without bound; a bounded one
+    # stops reading, the kernel buffers fill and the client's sends stall. Then the client
+    # reads, and must get exactly one 200 for every request it managed to send.
+    req = b"GET / HTTP/1.1\r\n\r\n"
+    rep_len = len(f"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "
+                  f"{len(NAME) + 12}\r\nConnection: keep-alive\r\n\r\nhello from {NAME}\n")
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)     # a small window
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+    s.connect(("127.0.0.1", port))
+    s.setblocking(False)
+    chunk, sent, limit = req * 3000, 0, 200 * 1024 * 1024
+    while sent < limit:                  # stop when no byte goes out for 2 s
+        if not select.select([], [s], [], 2)[1]:
+            break
+        try:
+            sent += s.send(chunk[sent % len(req):])
+        except BlockingIOError:
+            pass
+    check(sent < limit,
+          "a client that never reads stalls: the server stops taking its requests",
+          f"{sent} bytes sent")
+    whole = sent // len(req)
+    if sent % len(req):                  # finish the request cut in the middle
+        s.setblocking(True)
+        s.sendall(req[sent % len(req):])
+        whole += 1
+    s.setblocking(True)
+    s.settimeout(T)
+    got = 0
+    try:
+        while got < whole * rep_len:
+            data = s.recv(1 << 20)
+            if not data:
+                break
+            got += len(data)
+    except (socket.timeout, ConnectionResetError):
+        pass
+    check(got == whole * rep_len,
+          f"then it reads: one reply for each of the {whole} requests it sent",
+          f"{got} bytes, {got / rep_len:.1f} replies")
+    s.close()
+
+    # ---- SIGTERM with connections open ---------------------------------------------------
+    held = connect(port)
+    held.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    Reader(held).reply()             # an open keep-alive connection
+    waiting = connect(port)
+    waiting.sendall(b"GET /io?ms=30000 HTTP/1.1\r\nHost: t\r\n\r\n")
+    kids = []
+    for task in os.listdir(f"/proc/{p.pid}/task"):
+        with open(f"/proc/{p.pid}/task/{task}/children") as f:
+            kids += [int(c) for c in f.read().split()]
+    rc, out, err = stop(p)
+    check(rc == 0, "SIGTERM: the server exits 0", f"exit {rc}\n{err[-1500:]}")
+    check("open now 0 (expected 0)" in out, "every connection was closed at exit", out[-500:])
+    check(all(not os.path.exists(f"/proc/{k}") for k in kids),
+          f"no child process is left ({len(kids)} before)")
+    check("ERROR: AddressSanitizer" not in err and "runtime error" not in err
+          and "ThreadSanitizer" not in err, "no sanitizer report", err[-1500:])
+    held.close()
+    waiting.close()
+finally:
+    if p.poll() is None:
+        p.kill()
+        p.wait()
+
+# ---- out of file descriptors ---------------------------------------------------------------
+# With only 64 descriptors, 100 clients at once: the ones beyond the limit are answered 503
+# (or closed), none is left hanging, and the server serves normally once they are gone.
+if NAME not in ("server_fork", "server_prefork"):    # those hold connections in children
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    p, port, said = start(preexec=low_limit)
+    try:
+        socks = [connect(port) for _ in range(100)]
+        for s in socks:
+            s.sendall(b"GET /io?ms=500 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        outcomes = {"200": 0, "503": 0, "closed": 0, "hung": 0}
+        deadline = time.monotonic() + T
+        for s in socks:
+            s.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                rep = Reader(s).reply()
+                outcomes["closed" if rep is None else str(rep[0])] += 1
+            except socket.timeout:
+                outcomes["hung"] += 1
+            s.close()
+        check(outcomes["hung"] == 0 and outcomes["200"] > 0 and
+              outcomes["200"] + outcomes["503"] + outcomes["closed"] == 100,
+              "64 descriptors, 100 clients: each answered 200, 503 or closed, none hangs",
+              str(outcomes))
+        # The server closes its side of those connections as it notices them go; until
+        # then it may still be full. Ask until it answers (bounded), as a client would.
+        deadline, rep = time.monotonic() + T, None
+        while (rep is None or rep[0] != 200) and time.monotonic() < deadline:
+            try:
+                rep = get(port, "/")
+            except OSError:
+                rep = None
+        check(rep is not None and rep[0] == 200,
+              "after running out of descriptors the server recovers")
+        rc, out, err = stop(p)
+        check(rc == 0 and "hard limit is 64" in said, "it warned about the low limit, exits 0",
+              f"exit {rc}\n{said}{out[-500:]}\n{err[-800:]}")
+        print(f"     (100 clients with 64 descriptors: {outcomes})")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+done()
