@@ -34,6 +34,8 @@ for gp in "$here"/bench/plots/*.gp; do
             cat "$dir/data/$chart.$fmt.log" >&2
             status=1
         fi
+        # Keep gnuplot's messages only when it had something to say.
+        [ -s "$dir/data/$chart.$fmt.log" ] || rm -f "$dir/data/$chart.$fmt.log"
     done
 done
 exit $status
