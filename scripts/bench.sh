@@ -89,5 +89,5 @@ else
     python3 scripts/report.py "$dir" || failed=1
 fi
 
-echo "bench: done in $(( $(date +%s) - start )) s: $dir/report.md" >&2
+echo "bench: done in $(( $(date +%s) - start )) s: results in $dir/" >&2
 exit $failed
