@@ -17,6 +17,7 @@
  */
 #include "core.h"
 #include "harness.h"
+#include "shared.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -45,7 +46,7 @@
 #endif
 
 static const char *peers_dir = PEERS_DIR;   /* --peers */
-static long seconds = -1;                   /* --seconds for wrk; 1 quick, 5 full */
+static long seconds = -1;                   /* --seconds for wrk; 1 quick, 3 full */
 static long only_x = -1;                    /* --connections: measure this count only */
 static char nginx_n[32];                    /* "nginx_<CPUs>w" */
 
@@ -106,8 +107,10 @@ static int start_model(const char *model, struct peer *pr)
     sibling_program(model, path, sizeof path);      /* the servers are built beside the bench */
     int fds[2];
     xpipe(fds);
+    pid_t bench = getpid();
     pr->pid = xfork();
     if (pr->pid == 0) {
+        end_with_parent(bench, SIGTERM);       /* a killed bench leaves no server behind */
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
@@ -218,8 +221,10 @@ static int start_nginx(int workers, struct peer *pr)
         die_errno(conf);
     char elog[PATH_MAX + 16];
     snprintf(elog, sizeof elog, "%s/error.log", pr->dir);
+    pid_t bench = getpid();
     pr->pid = xfork();
     if (pr->pid == 0) {
+        end_with_parent(bench, SIGTERM);       /* nginx's master then stops its workers */
         int null = open("/dev/null", O_RDWR);
         dup2(null, STDOUT_FILENO);
         execl(nginx, "nginx", "-p", pr->dir, "-c", conf, "-e", elog, (char *)NULL);
@@ -291,11 +296,13 @@ static int run_wrk(int port, long conns, const struct bench_opts *o, double *val
              SERVER_BENCH == IO ? "/io?ms=10" : "/");
     snprintf(c, sizeof c, "%ld", conns);
     snprintf(t, sizeof t, "%d", conns < 2 ? 1 : 2);  /* wrk's threads share the CPUs too */
-    snprintf(d, sizeof d, "%lds", seconds > 0 ? seconds : o->full ? 5 : 1);
+    snprintf(d, sizeof d, "%lds", seconds > 0 ? seconds : o->full ? 3 : 1);
     int fds[2];
     xpipe(fds);
+    pid_t bench = getpid();
     pid_t pid = xfork();
     if (pid == 0) {
+        die_with_parent(bench);
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
@@ -449,7 +456,7 @@ static const struct bench_def def = {
         "                    connections, every server, wrk as the load\n"
         "\n"
         "Usage: bench_server_io [--seconds S] [--connections N] [common flags]\n"
-        "  --seconds S      how long wrk runs per point (default 1 quick, 5 full)\n"
+        "  --seconds S      how long wrk runs per point (default 1 quick, 3 full)\n"
         "  --connections N  measure only N concurrent connections\n",
 #else
     .name = "server",
@@ -458,7 +465,7 @@ static const struct bench_def def = {
         "                 every server and nginx (1 worker, one per CPU), wrk as the load\n"
         "\n"
         "Usage: bench_server [--seconds S] [--connections N] [--peers DIR] [common flags]\n"
-        "  --seconds S      how long wrk runs per point (default 1 quick, 5 full)\n"
+        "  --seconds S      how long wrk runs per point (default 1 quick, 3 full)\n"
         "  --connections N  measure only N concurrent connections\n"
         "  --peers DIR      where nginx.conf is (default: the source tree's bench/peers)\n",
 #endif
@@ -466,7 +473,7 @@ static const struct bench_def def = {
                  { "errors", "count" } },
     .nmetrics = 4,
 #endif
-    .default_repeats_quick = 1,
+    .default_repeats_quick = 3,
     .default_repeats_full = 3,
     .default_warmup = 0,
     .flag = flag,

@@ -43,8 +43,13 @@ void shared_mutex_init(pthread_mutex_t *m)
 
 void die_with_parent(pid_t parent)
 {
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+    end_with_parent(parent, SIGKILL);
+}
+
+void end_with_parent(pid_t parent, int sig)
+{
+    if (prctl(PR_SET_PDEATHSIG, sig) == -1)
         die_child_errno("prctl(PR_SET_PDEATHSIG)");
     if (getppid() != parent)      /* it died before prctl() took effect */
-        raise(SIGKILL);
+        raise(sig);
 }

@@ -26,7 +26,12 @@ void shared_unmap(void *p, size_t size);
 void shared_mutex_init(pthread_mutex_t *m);
 
 /* In a child just forked from `parent`: die by SIGKILL when the parent dies (and at once
- * if it already has). */
+ * if it already has). The request survives exec(), so it also covers a program the child
+ * goes on to run. */
 void die_with_parent(pid_t parent);
+
+/* The same with another signal: SIGTERM lets a server the child execs shut down cleanly
+ * (reaping its own workers) when the bench that started it is killed. */
+void end_with_parent(pid_t parent, int sig);
 
 #endif
