@@ -233,8 +233,9 @@ static void on_listen_readable(uv_poll_t *p, int status, int events)
         int fd = server_accept(s->listen_fd);
         if (fd == -2) {
             /* Out of descriptors, and the spare could not help (another loop of this
-             * process took the freed slot first). Do not spin on a socket that stays
-             * readable: stop watching it for a moment; clients wait in the backlog. */
+             * process took the freed slot first; that loop answers its client 503 and
+             * puts the spare back). Do not spin on a socket that stays readable: stop
+             * watching it for a moment; clients wait in the backlog. */
             uv_poll_stop(&s->listener);
             uv_timer_start(&s->pause, on_pause_over, SERVER_EMFILE_PAUSE_MS, 0);
             return;

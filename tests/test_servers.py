@@ -15,12 +15,15 @@ import subprocess
 import sys
 import threading
 import time
-from testlib import check, done, program
+from testlib import SRC, check, done, program
 
 NAME = sys.argv[1]
 WORKERS = {"server_uv_multi": "2", "server_pool": "8", "server_prefork": "8"}
 HEADER_TIMEOUT_MS = 1500
 T = 20                      # seconds any single client waits before the test gives up
+FDLIMIT_SERVERS = ("server_uv", "server_uv_multi", "server_threads")
+with open(os.path.join(SRC, "lib", "http.h")) as f:     # the documented /cpu maximum
+    CPU_MAX_US = int(re.search(r"#define HTTP_CPU_MAX_US (\d+)", f.read()).group(1))
 
 
 def start(extra=(), preexec=None):
@@ -167,6 +170,14 @@ try:
     st, _, body = get(port, "/cpu?us=200")
     check(st == 200 and re.fullmatch(r"cpu: worked 200 us, checksum [0-9a-f]{16}\n", body),
           "GET /cpu?us=200 answers with the work's checksum", f"{st} {body!r}")
+    st, _, body = get(port, f"/cpu?us={CPU_MAX_US}")
+    check(st == 200 and body.startswith(f"cpu: worked {CPU_MAX_US} us"),
+          f"GET /cpu?us={CPU_MAX_US} (the maximum) answers 200", f"{st} {body!r}")
+    st, _, body = get(port, f"/cpu?us={CPU_MAX_US + 1}")
+    check(st == 400, f"GET /cpu?us={CPU_MAX_US + 1} (over the maximum) answers 400",
+          f"{st} {body!r}")
+    st, _, body = get(port, "/cpu?us=10000000")
+    check(st == 400, "GET /cpu?us=10000000 (10 s of one thread) answers 400", f"{st} {body!r}")
 
     # ---- keep-alive, pipelining, Connection: close, HTTP/1.0 ---------------------------
     with connect(port) as s:
@@ -408,4 +419,54 @@ if NAME not in ("server_fork", "server_prefork"):    # those hold connections in
         if p.poll() is None:
             p.kill()
             p.wait()
+
+# ---- at the descriptor limit with many idle connections ------------------------------------
+# 256 descriptors (soft and hard, so the server cannot lift them) and 1 000 idle connections:
+# the server holds what it can and must answer every further client at once, 503 or closed.
+# The header timeout is long, so nothing closes by itself meanwhile: a client left queued
+# would wait for it. Several loops share the spare descriptor (server_uv_multi), and losing
+# it was a race, so the round runs several times.
+if NAME in FDLIMIT_SERVERS:
+    def limit_256():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        check(False, "the test can raise its own open-file limit to 1 200", f"hard limit {hard}")
+    else:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+        p, port, _ = start(["--header-timeout", "600000"], preexec=limit_256)
+        try:
+            GUARD = 5               # a hang guard, not a timing check: the old code waits 600 s
+            ROUNDS, IDLE, NEW = 6, 1000, 10
+            hung, outcomes = 0, {}
+            for rnd in range(ROUNDS):
+                idle = [socket.create_connection(("127.0.0.1", port), timeout=T)
+                        for _ in range(IDLE)]
+                new = [connect(port) for _ in range(NEW)]
+                for s in new:
+                    s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                deadline = time.monotonic() + GUARD
+                for s in new:
+                    s.settimeout(max(0.01, deadline - time.monotonic()))
+                    try:
+                        rep = Reader(s).reply()
+                        key = "closed" if rep is None else str(rep[0])
+                    except socket.timeout:
+                        key, hung = "hung", hung + 1
+                    except OSError:
+                        key = "closed"
+                    outcomes[key] = outcomes.get(key, 0) + 1
+                    s.close()
+                for s in idle:
+                    s.close()
+            check(hung == 0,
+                  f"256 descriptors, {IDLE} idle connections: {ROUNDS} x {NEW} new clients each "
+                  f"get a reply, a 503 or a close within {GUARD} s", str(outcomes))
+            rc, out, err = stop(p)
+            check(rc == 0, "and it exits 0 after", f"exit {rc}\n{out[-500:]}\n{err[-800:]}")
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
 done()
