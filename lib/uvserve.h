@@ -29,6 +29,7 @@
 #include <uv.h>
 
 #define UVS_WRITE_QUEUE_MAX (64 * 1024)
+#define UVS_FREE_BUFS 16                /* idle input buffers a loop keeps for reuse */
 
 struct uv_service {
     uv_loop_t loop;             /* loop.data points back here */
@@ -38,6 +39,9 @@ struct uv_service {
     uv_tcp_t first;             /* see uvs_init(): makes libuv open its spare at start */
     uv_async_t stop_async;      /* how another thread asks this loop to stop */
     const struct server_opts *o;
+    union inbuf *free_bufs;     /* input buffers no connection holds now (a list) */
+    int n_free_bufs;
+    char sink[4096];            /* where closing connections' input is read and dropped */
 };
 
 /* Initialise s->loop and start accepting on listen_fd (from server_listen(), non-blocking). */

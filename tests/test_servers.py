@@ -23,7 +23,10 @@ HEADER_TIMEOUT_MS = 1500
 T = 20                      # seconds any single client waits before the test gives up
 FDLIMIT_SERVERS = ("server_uv", "server_uv_multi", "server_threads")
 with open(os.path.join(SRC, "lib", "http.h")) as f:     # the documented /cpu maximum
-    CPU_MAX_US = int(re.search(r"#define HTTP_CPU_MAX_US (\d+)", f.read()).group(1))
+    HTTP_H = f.read()
+CPU_MAX_US = int(re.search(r"#define HTTP_CPU_MAX_US (\d+)", HTTP_H).group(1))
+BUF_SIZE = 2 * int(re.search(r"#define HTTP_MAX_HEAD (\d+)", HTTP_H).group(1))
+LOOP_SERVERS = ("server_uv", "server_uv_multi")
 
 
 def start(extra=(), preexec=None):
@@ -199,6 +202,28 @@ try:
         rep = r.reply()
         check(rep and rep[0] == 200 and rep[1].get("connection") == "close" and r.at_eof(),
               "Connection: close is answered, then the server closes")
+    # A head split across many reads, on a connection that goes idle between requests (a
+    # loop server holds an input buffer only while a head is partly read: it must keep
+    # the part it has, and take a buffer again when the next one starts).
+    with connect(port) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # every send its own segment
+        r = Reader(s)
+        one = b"GET /io?ms=5 HTTP/1.1\r\nHost: t\r\nX-Pad: abcdefgh\r\n\r\n"
+        two = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"
+        bodies = []
+        for _ in range(3):
+            for i in range(len(one)):           # byte by byte
+                s.sendall(one[i:i + 1])
+            bodies.append(r.reply())
+            s.sendall(two + one[:20])           # a whole request and the start of the next
+            bodies.append(r.reply())
+            for i in range(20, len(one), 7):    # the rest of it in pieces
+                s.sendall(one[i:i + 7])
+            bodies.append(r.reply())
+        want = ["io: waited 5 ms\n", f"hello from {NAME}\n", "io: waited 5 ms\n"] * 3
+        check([b and b[2] for b in bodies] == want,
+              "heads split over many reads, idle between requests: 9 replies, in order",
+              str([b and b[2] for b in bodies]))
     st, h, _ = get(port, "/", version="1.0")
     check(st == 200 and h.get("connection") == "close", "HTTP/1.0 closes by default", str(h))
     st, h, _ = get(port, "/", "Connection: keep-alive\r\n", version="1.0")
@@ -350,6 +375,29 @@ try:
           f"then it reads: one reply for each of the {whole} requests it sent",
           f"{got} bytes, {got / rep_len:.1f} replies")
     s.close()
+
+    # ---- idle connections of an event loop hold no input buffer ---------------------------
+    # Each of 1 000 connections makes one request and then stays open, idle. A loop server
+    # gives a connection's HTTP_BUF_SIZE input buffer back when it goes idle, so its memory
+    # (PSS) grows by far less than one buffer per connection.
+    if NAME in LOOP_SERVERS:
+        def pss_kib(pid):
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                return int(re.search(r"^Pss:\s+(\d+) kB", f.read(), re.M).group(1))
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or hard >= 1200:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+        before = pss_kib(p.pid)
+        conns = [connect(port) for _ in range(1000)]
+        for s in conns:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        answered = sum(1 for s in conns if (Reader(s).reply() or (0,))[0] == 200)
+        per_conn = (pss_kib(p.pid) - before) * 1024 / len(conns)
+        check(answered == len(conns) and per_conn < BUF_SIZE / 2,
+              f"1000 idle connections: each costs less than half an input buffer "
+              f"({BUF_SIZE // 2} bytes) of memory", f"{answered} answered, {per_conn:.0f} bytes each")
+        for s in conns:
+            s.close()
 
     # ---- SIGTERM with connections open ---------------------------------------------------
     held = connect(port)
