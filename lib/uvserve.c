@@ -60,7 +60,8 @@ static void take_buf(struct conn *c)
 static void give_buf(struct conn *c)
 {
     struct uv_service *s = c->svc;
-    if (!c->in || ((c->len > 0 || c->waiting_io) && !c->finishing && !c->closing))
+    int ending = c->finishing || c->closing;    /* what is left in it will not be read */
+    if (!c->in || (!ending && (c->len > 0 || c->waiting_io)))
         return;
     if (s->n_free_bufs < UVS_FREE_BUFS) {
         c->in->next = s->free_bufs;

@@ -2,8 +2,11 @@
  *
  * server_uv runs one of these; server_uv_multi runs one per core, each in its own thread
  * with its own loop and its own SO_REUSEPORT listening socket. Everything a connection
- * does is a callback on the loop's thread, so a connection costs a small struct (its
- * buffer, a TCP handle, a timer) instead of a thread's or a process's stack:
+ * does is a callback on the loop's thread, so a connection costs a small struct (a TCP
+ * handle, a timer, the parser's state) instead of a thread's or a process's stack; its
+ * input buffer is lent by the loop while a request is read (nginx does the same):
+ *   alloc     -> the connection takes a buffer from the loop's free list (or a new one);
+ *                it gives it back when the buffer is empty and no request is in flight;
  *   read      -> http_parse(); a complete request is answered at once (/, /cpu, errors)
  *                or after a uv timer (/io?ms=N: the loop serves others meanwhile);
  *   timer     -> the header timeout (a partial head gets 408, an idle one is closed), the
