@@ -7,6 +7,7 @@
  *     GET /io?ms=N      200 after N ms of simulated IO wait (the server decides how to wait:
  *                       a timer in an event loop, a sleep in a blocking server)
  *     GET /cpu?us=N     200 after N microseconds of computation (http_cpu_work)
+ *                       (N above HTTP_IO_MAX_MS, 60 s, or HTTP_CPU_MAX_US, 2 s: a 400)
  *     anything else     400 malformed request line or header, 431 header block over
  *                       HTTP_MAX_HEAD bytes, 405 a method other than GET, 404 unknown path,
  *                       505 a version other than HTTP/1.0 or 1.1
@@ -30,8 +31,11 @@
 #define HTTP_MAX_HEAD 8192          /* the request line and headers together (Node.js's cap) */
 #define HTTP_BUF_SIZE (2 * HTTP_MAX_HEAD)   /* a connection's input buffer: a head + a spare */
 #define HTTP_REPLY_MAX 512          /* room for any reply http_reply() writes */
-#define HTTP_IO_MAX_MS 60000        /* bounds on the query values */
-#define HTTP_CPU_MAX_US 10000000
+#define HTTP_IO_MAX_MS 60000        /* bounds on the query values; above them, 400 */
+/* /cpu computes on the thread that serves the connection, and in an event loop that stalls
+ * every other client of the loop: long enough to watch that happen (2 s), no longer, so
+ * one request cannot hold a loop for as long as a client likes. */
+#define HTTP_CPU_MAX_US 2000000
 
 enum http_route { HTTP_ROOT, HTTP_IO, HTTP_CPU };
 

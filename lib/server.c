@@ -23,6 +23,7 @@
 
 struct server_stats *server_stats;
 static int spare_fd = -1;           /* kept open to be given up when accept() hits EMFILE */
+static atomic_int spare_out;        /* 1 from giving the spare up until it is back */
 static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void server_parse_args(int argc, char **argv, struct server_opts *o, const char *usage,
@@ -127,12 +128,34 @@ void server_announce(const struct server_opts *o, int port, const char *model)
 }
 
 /* [snippet:emfile] */
+/* Called with spare_lock held and a slot just freed: reopen the spare into it. */
+static void spare_take_back(void)
+{
+    spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);     /* -1 if the slot was taken */
+    if (spare_fd >= 0)
+        atomic_store(&spare_out, 0);
+}
+
 int server_accept(int listen_fd)
 {
     int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
         atomic_fetch_add(&server_stats->accepted, 1);
-        return fd;
+        if (!atomic_load(&spare_out))
+            return fd;                      /* the common case: no lock */
+        /* Another thread has given the spare up, and this fd may be the slot it freed.
+         * If the spare did not come back, this client pays for it: 503, and the spare
+         * takes its slot. Otherwise a thread that took the slot would keep it, the
+         * spare would stay lost, and clients would wait in the queue until some
+         * connection ends (server_uv_multi's hang). */
+        pthread_mutex_lock(&spare_lock);
+        int keep = spare_fd >= 0;
+        if (!keep) {
+            server_refuse(fd);
+            spare_take_back();
+        }
+        pthread_mutex_unlock(&spare_lock);
+        return keep ? fd : -1;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED ||
         errno == EPROTO || errno == ENETDOWN || errno == EHOSTUNREACH || errno == ENETUNREACH)
@@ -142,8 +165,11 @@ int server_accept(int listen_fd)
     /* Out of descriptors. The client stays queued and the listening socket stays readable,
      * so simply retrying would spin the CPU. Give up the spare descriptor, take the client,
      * tell it we are full, and take the spare back. The lock keeps two threads from closing
-     * the same spare (the second close could hit a descriptor just reused elsewhere). */
+     * the same spare (the second close could hit a descriptor just reused elsewhere).
+     * spare_out is set before the close, so a thread whose accept4() gets the freed slot
+     * sees it set when that call returns (the kernel's descriptor table lock orders them). */
     pthread_mutex_lock(&spare_lock);
+    atomic_store(&spare_out, 1);
     if (spare_fd >= 0)
         close(spare_fd);
     fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -152,7 +178,7 @@ int server_accept(int listen_fd)
         atomic_fetch_add(&server_stats->accepted, 1);
         server_refuse(fd);
     }
-    spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);     /* -1 if the slot was taken */
+    spare_take_back();
     pthread_mutex_unlock(&spare_lock);
     return still_out ? -2 : -1;
 }

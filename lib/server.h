@@ -78,8 +78,9 @@ void server_announce(const struct server_opts *o, int port, const char *model);
  * close-on-exec), or -1 when there is none to take (EAGAIN), the client gave up first, or
  * the process was out of descriptors (that client was answered 503 and counted refused);
  * or -2 when out of descriptors and the spare could not help (another thread took the
- * freed slot): the caller should stop accepting for SERVER_EMFILE_PAUSE_MS rather than
- * retry at once on a socket that stays readable. Any other failure exits (die_errno). */
+ * freed slot; that thread's server_accept() refuses its client and puts the spare back):
+ * the caller should stop accepting for SERVER_EMFILE_PAUSE_MS rather than retry at once
+ * on a socket that stays readable. Any other failure exits (die_errno). */
 int server_accept(int listen_fd);
 
 /* Answer an accepted connection 503 and close it (no worker free for it); counts it closed

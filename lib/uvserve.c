@@ -13,8 +13,16 @@ void uv_check(const char *call, int err)
         die_msg("%s: %s", call, uv_strerror(err));
 }
 
+/* A connection's input buffer. A free one holds the link to the next free one. */
+union inbuf {
+    union inbuf *next;
+    char data[HTTP_BUF_SIZE];
+};
+
 /* One connection. Both handles point back here through their data field; the struct is
- * freed when the second of them has been closed. */
+ * freed when the second of them has been closed. It holds no input buffer while it is
+ * idle (in holds one only while a head is partly read or a request is being answered),
+ * so an idle connection costs this struct: a few hundred bytes, nginx's approach. */
 struct conn {
     uv_tcp_t tcp;
     uv_timer_t timer;               /* header timeout, /io wait or linger: one at a time */
@@ -22,11 +30,50 @@ struct conn {
     struct uv_service *svc;
     struct http_parser parser;
     struct http_request req;        /* the request being answered */
-    size_t len;                     /* bytes in buf */
+    union inbuf *in;                /* NULL while idle */
+    size_t len;                     /* bytes in in->data */
     int open_handles;
     unsigned reading : 1, waiting_io : 1, throttled : 1, finishing : 1, closing : 1;
-    char buf[HTTP_BUF_SIZE];
 };
+
+/* [snippet:inbuf] */
+/* Bytes arrived for c (libuv's alloc callback runs just before the read): take a buffer
+ * from the loop's free list, or a new one. malloc, not calloc: the pages of a buffer are
+ * touched only as far as data is written into them. */
+static void take_buf(struct conn *c)
+{
+    struct uv_service *s = c->svc;
+    if (c->in)
+        return;
+    if (s->free_bufs) {
+        c->in = s->free_bufs;
+        s->free_bufs = c->in->next;
+        s->n_free_bufs--;
+    } else {
+        c->in = xmalloc(sizeof *c->in);
+    }
+}
+
+/* Give c's buffer back once nothing in it is still needed: it is empty and no request is
+ * waiting to be answered (or the connection is on its way out). Keep a few on the free
+ * list for the next connection that receives data; free the rest. */
+static void give_buf(struct conn *c)
+{
+    struct uv_service *s = c->svc;
+    int ending = c->finishing || c->closing;    /* what is left in it will not be read */
+    if (!c->in || (!ending && (c->len > 0 || c->waiting_io)))
+        return;
+    if (s->n_free_bufs < UVS_FREE_BUFS) {
+        c->in->next = s->free_bufs;
+        s->free_bufs = c->in;
+        s->n_free_bufs++;
+    } else {
+        free(c->in);
+    }
+    c->in = NULL;
+    c->len = 0;
+}
+/* [/snippet:inbuf] */
 
 /* A reply on its way out: it must live until libuv says it was written. */
 struct reply {
@@ -41,6 +88,7 @@ static void on_closed(uv_handle_t *h)
 {
     struct conn *c = h->data;
     if (--c->open_handles == 0) {
+        give_buf(c);
         free(c);
         atomic_fetch_add(&server_stats->closed, 1);
     }
@@ -59,10 +107,12 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     struct conn *c = h->data;
-    if (c->finishing)
-        *buf = uv_buf_init(c->buf, sizeof c->buf);     /* draining: overwrite, never keep */
-    else
-        *buf = uv_buf_init(c->buf + c->len, (unsigned)(sizeof c->buf - c->len));
+    if (c->finishing) {                 /* draining: into the loop's sink, never kept */
+        *buf = uv_buf_init(c->svc->sink, sizeof c->svc->sink);
+        return;
+    }
+    take_buf(c);
+    *buf = uv_buf_init(c->in->data + c->len, (unsigned)(sizeof c->in->data - c->len));
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -150,10 +200,11 @@ static void answer(struct conn *c, uint64_t extra)
         return;
     }
     c->len -= c->req.head_len;          /* keep what came after: a pipelined request */
-    memmove(c->buf, c->buf + c->req.head_len, c->len);
+    memmove(c->in->data, c->in->data + c->req.head_len, c->len);
     if (!c->req.keep_alive) {
         /* Close politely: send FIN after the reply, drain input for a moment, then close. */
         c->finishing = 1;
+        give_buf(c);
         c->shutdown.data = c;
         if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) < 0)
             conn_close(c);
@@ -196,8 +247,8 @@ static void on_head_timeout(uv_timer_t *t)
 /* Answer every complete request in the buffer, unless one of them must wait. */
 static void process(struct conn *c)
 {
-    while (!c->closing && !c->finishing && !c->waiting_io && !c->throttled &&
-           http_parse(&c->parser, c->buf, c->len, &c->req)) {
+    while (!c->closing && !c->finishing && !c->waiting_io && !c->throttled && c->in &&
+           http_parse(&c->parser, c->in->data, c->len, &c->req)) {
         uv_timer_stop(&c->timer);       /* the head is complete: no header timeout */
         atomic_fetch_add(&server_stats->requests, 1);
         if (c->req.status == 0 && c->req.route == HTTP_IO) {
@@ -211,6 +262,7 @@ static void process(struct conn *c)
         }
     }
     update_reading(c);
+    give_buf(c);                        /* idle again: the buffer goes back to the loop */
 }
 /* [/snippet:process] */
 
@@ -233,8 +285,9 @@ static void on_listen_readable(uv_poll_t *p, int status, int events)
         int fd = server_accept(s->listen_fd);
         if (fd == -2) {
             /* Out of descriptors, and the spare could not help (another loop of this
-             * process took the freed slot first). Do not spin on a socket that stays
-             * readable: stop watching it for a moment; clients wait in the backlog. */
+             * process took the freed slot first; that loop answers its client 503 and
+             * puts the spare back). Do not spin on a socket that stays readable: stop
+             * watching it for a moment; clients wait in the backlog. */
             uv_poll_stop(&s->listener);
             uv_timer_start(&s->pause, on_pause_over, SERVER_EMFILE_PAUSE_MS, 0);
             return;
@@ -267,6 +320,8 @@ static void on_stop_async(uv_async_t *a)
 void uvs_init(struct uv_service *s, const struct server_opts *o, int listen_fd)
 {
     s->o = o;
+    s->free_bufs = NULL;
+    s->n_free_bufs = 0;
     uv_check("uv_loop_init", uv_loop_init(&s->loop));
     s->loop.data = s;
     s->listen_fd = listen_fd;
@@ -309,4 +364,10 @@ void uvs_run(struct uv_service *s)
     int err = uv_loop_close(&s->loop);
     if (err < 0)
         die_msg("uv_loop_close: %s (a handle was left open)", uv_strerror(err));
+    while (s->free_bufs) {
+        union inbuf *b = s->free_bufs;
+        s->free_bufs = b->next;
+        free(b);
+    }
+    s->n_free_bufs = 0;
 }

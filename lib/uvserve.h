@@ -2,8 +2,11 @@
  *
  * server_uv runs one of these; server_uv_multi runs one per core, each in its own thread
  * with its own loop and its own SO_REUSEPORT listening socket. Everything a connection
- * does is a callback on the loop's thread, so a connection costs a small struct (its
- * buffer, a TCP handle, a timer) instead of a thread's or a process's stack:
+ * does is a callback on the loop's thread, so a connection costs a small struct (a TCP
+ * handle, a timer, the parser's state) instead of a thread's or a process's stack; its
+ * input buffer is lent by the loop while a request is read (nginx does the same):
+ *   alloc     -> the connection takes a buffer from the loop's free list (or a new one);
+ *                it gives it back when the buffer is empty and no request is in flight;
  *   read      -> http_parse(); a complete request is answered at once (/, /cpu, errors)
  *                or after a uv timer (/io?ms=N: the loop serves others meanwhile);
  *   timer     -> the header timeout (a partial head gets 408, an idle one is closed), the
@@ -29,6 +32,7 @@
 #include <uv.h>
 
 #define UVS_WRITE_QUEUE_MAX (64 * 1024)
+#define UVS_FREE_BUFS 16                /* idle input buffers a loop keeps for reuse */
 
 struct uv_service {
     uv_loop_t loop;             /* loop.data points back here */
@@ -38,6 +42,9 @@ struct uv_service {
     uv_tcp_t first;             /* see uvs_init(): makes libuv open its spare at start */
     uv_async_t stop_async;      /* how another thread asks this loop to stop */
     const struct server_opts *o;
+    union inbuf *free_bufs;     /* input buffers no connection holds now (a list) */
+    int n_free_bufs;
+    char sink[4096];            /* where closing connections' input is read and dropped */
 };
 
 /* Initialise s->loop and start accepting on listen_fd (from server_listen(), non-blocking). */

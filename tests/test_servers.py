@@ -15,12 +15,18 @@ import subprocess
 import sys
 import threading
 import time
-from testlib import check, done, program
+from testlib import SRC, check, done, program
 
 NAME = sys.argv[1]
 WORKERS = {"server_uv_multi": "2", "server_pool": "8", "server_prefork": "8"}
 HEADER_TIMEOUT_MS = 1500
 T = 20                      # seconds any single client waits before the test gives up
+FDLIMIT_SERVERS = ("server_uv", "server_uv_multi", "server_threads")
+with open(os.path.join(SRC, "lib", "http.h")) as f:     # the documented /cpu maximum
+    HTTP_H = f.read()
+CPU_MAX_US = int(re.search(r"#define HTTP_CPU_MAX_US (\d+)", HTTP_H).group(1))
+BUF_SIZE = 2 * int(re.search(r"#define HTTP_MAX_HEAD (\d+)", HTTP_H).group(1))
+LOOP_SERVERS = ("server_uv", "server_uv_multi")
 
 
 def start(extra=(), preexec=None):
@@ -167,6 +173,14 @@ try:
     st, _, body = get(port, "/cpu?us=200")
     check(st == 200 and re.fullmatch(r"cpu: worked 200 us, checksum [0-9a-f]{16}\n", body),
           "GET /cpu?us=200 answers with the work's checksum", f"{st} {body!r}")
+    st, _, body = get(port, f"/cpu?us={CPU_MAX_US}")
+    check(st == 200 and body.startswith(f"cpu: worked {CPU_MAX_US} us"),
+          f"GET /cpu?us={CPU_MAX_US} (the maximum) answers 200", f"{st} {body!r}")
+    st, _, body = get(port, f"/cpu?us={CPU_MAX_US + 1}")
+    check(st == 400, f"GET /cpu?us={CPU_MAX_US + 1} (over the maximum) answers 400",
+          f"{st} {body!r}")
+    st, _, body = get(port, "/cpu?us=10000000")
+    check(st == 400, "GET /cpu?us=10000000 (10 s of one thread) answers 400", f"{st} {body!r}")
 
     # ---- keep-alive, pipelining, Connection: close, HTTP/1.0 ---------------------------
     with connect(port) as s:
@@ -188,6 +202,28 @@ try:
         rep = r.reply()
         check(rep and rep[0] == 200 and rep[1].get("connection") == "close" and r.at_eof(),
               "Connection: close is answered, then the server closes")
+    # A head split across many reads, on a connection that goes idle between requests (a
+    # loop server holds an input buffer only while a head is partly read: it must keep
+    # the part it has, and take a buffer again when the next one starts).
+    with connect(port) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # every send its own segment
+        r = Reader(s)
+        one = b"GET /io?ms=5 HTTP/1.1\r\nHost: t\r\nX-Pad: abcdefgh\r\n\r\n"
+        two = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"
+        bodies = []
+        for _ in range(3):
+            for i in range(len(one)):           # byte by byte
+                s.sendall(one[i:i + 1])
+            bodies.append(r.reply())
+            s.sendall(two + one[:20])           # a whole request and the start of the next
+            bodies.append(r.reply())
+            for i in range(20, len(one), 7):    # the rest of it in pieces
+                s.sendall(one[i:i + 7])
+            bodies.append(r.reply())
+        want = ["io: waited 5 ms\n", f"hello from {NAME}\n", "io: waited 5 ms\n"] * 3
+        check([b and b[2] for b in bodies] == want,
+              "heads split over many reads, idle between requests: 9 replies, in order",
+              str([b and b[2] for b in bodies]))
     st, h, _ = get(port, "/", version="1.0")
     check(st == 200 and h.get("connection") == "close", "HTTP/1.0 closes by default", str(h))
     st, h, _ = get(port, "/", "Connection: keep-alive\r\n", version="1.0")
@@ -340,6 +376,29 @@ try:
           f"{got} bytes, {got / rep_len:.1f} replies")
     s.close()
 
+    # ---- idle connections of an event loop hold no input buffer ---------------------------
+    # Each of 1 000 connections makes one request and then stays open, idle. A loop server
+    # gives a connection's HTTP_BUF_SIZE input buffer back when it goes idle, so its memory
+    # (PSS) grows by far less than one buffer per connection.
+    if NAME in LOOP_SERVERS:
+        def pss_kib(pid):
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                return int(re.search(r"^Pss:\s+(\d+) kB", f.read(), re.M).group(1))
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or hard >= 1200:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+        before = pss_kib(p.pid)
+        conns = [connect(port) for _ in range(1000)]
+        for s in conns:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        answered = sum(1 for s in conns if (Reader(s).reply() or (0,))[0] == 200)
+        per_conn = (pss_kib(p.pid) - before) * 1024 / len(conns)
+        check(answered == len(conns) and per_conn < BUF_SIZE / 2,
+              f"1000 idle connections: each costs less than half an input buffer "
+              f"({BUF_SIZE // 2} bytes) of memory", f"{answered} answered, {per_conn:.0f} bytes each")
+        for s in conns:
+            s.close()
+
     # ---- SIGTERM with connections open ---------------------------------------------------
     held = connect(port)
     held.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -408,4 +467,54 @@ if NAME not in ("server_fork", "server_prefork"):    # those hold connections in
         if p.poll() is None:
             p.kill()
             p.wait()
+
+# ---- at the descriptor limit with many idle connections ------------------------------------
+# 256 descriptors (soft and hard, so the server cannot lift them) and 1 000 idle connections:
+# the server holds what it can and must answer every further client at once, 503 or closed.
+# The header timeout is long, so nothing closes by itself meanwhile: a client left queued
+# would wait for it. Several loops share the spare descriptor (server_uv_multi), and losing
+# it was a race, so the round runs several times.
+if NAME in FDLIMIT_SERVERS:
+    def limit_256():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        check(False, "the test can raise its own open-file limit to 1 200", f"hard limit {hard}")
+    else:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+        p, port, _ = start(["--header-timeout", "600000"], preexec=limit_256)
+        try:
+            GUARD = 5               # a hang guard, not a timing check: the old code waits 600 s
+            ROUNDS, IDLE, NEW = 6, 1000, 10
+            hung, outcomes = 0, {}
+            for rnd in range(ROUNDS):
+                idle = [socket.create_connection(("127.0.0.1", port), timeout=T)
+                        for _ in range(IDLE)]
+                new = [connect(port) for _ in range(NEW)]
+                for s in new:
+                    s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                deadline = time.monotonic() + GUARD
+                for s in new:
+                    s.settimeout(max(0.01, deadline - time.monotonic()))
+                    try:
+                        rep = Reader(s).reply()
+                        key = "closed" if rep is None else str(rep[0])
+                    except socket.timeout:
+                        key, hung = "hung", hung + 1
+                    except OSError:
+                        key = "closed"
+                    outcomes[key] = outcomes.get(key, 0) + 1
+                    s.close()
+                for s in idle:
+                    s.close()
+            check(hung == 0,
+                  f"256 descriptors, {IDLE} idle connections: {ROUNDS} x {NEW} new clients each "
+                  f"get a reply, a 503 or a close within {GUARD} s", str(outcomes))
+            rc, out, err = stop(p)
+            check(rc == 0, "and it exits 0 after", f"exit {rc}\n{out[-500:]}\n{err[-800:]}")
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
 done()

@@ -5,10 +5,12 @@
  *           in two terminals at once: both answer after about one second, because waiting
  *           for IO is a timer and the thread serves others meanwhile. Now /cpu?us=1000000
  *           twice: the second waits for the first - computing blocks the whole loop.
- * Costs:    per connection a ~16 KiB struct and two libuv handles; no stack, no switch per
- *           request (the thread only sleeps when there is nothing at all to do). One core at
- *           most, and one slow callback delays everyone. No isolation: a crash takes down
- *           every connection.
+ * Costs:    per idle connection a small struct with two libuv handles (its 16 KiB input
+ *           buffer is lent by the loop only while a request is read); no stack, no switch
+ *           between connections (the thread only sleeps when there is nothing at all to do).
+ *           One core at most, and one slow callback delays everyone: /cpu is capped at 2 s
+ *           (HTTP_CPU_MAX_US) for that reason. No isolation: a crash takes down every
+ *           connection.
  * Wins:     many connections that mostly wait (keep-alive, slow IO): memory per connection
  *           stays small and nothing is scheduled that has nothing to do (nginx, Redis, Node).
  * Try:      server_uv --port 0   (the kernel picks a port; the first line says which)

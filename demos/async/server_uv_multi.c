@@ -9,8 +9,9 @@
  * Costs:    what server_uv costs, per loop; a connection stays on the loop that accepted it,
  *           so an unlucky spread (or one busy connection) can leave one loop loaded while
  *           another idles. Threads share one address space: one crash ends all loops.
- * Wins:     the event loop's low cost per connection, on every core - nginx's model (one
- *           worker process per core; `reuseport` on its listen line does the same).
+ * Wins:     the event loop's low cost per connection, on every core - nginx's worker per
+ *           core, as with `listen ... reuseport` (by default nginx's workers share one
+ *           listening socket instead).
  * Try:      server_uv_multi --workers 1 vs --workers 2 under wrk (bench `server` does it);
  *           ss -ltnp | grep server_uv_multi   (N listening sockets, one port)
  * Python:   seeds/000, nginx's "one process per core, each with an event loop"
