@@ -12,11 +12,12 @@
  *           write), a switch per request, and shared state needs explicit shared memory
  *           (the counters here live in a MAP_SHARED mapping).
  * Wins:     isolation: a child that crashes or leaks takes only its own connection with it
- *           - the classic inetd/CGI/Apache-1 design, and why privilege-separated servers
+ *           - the classic inetd/CGI/NCSA-httpd design, and why privilege-separated servers
  *           (OpenSSH) still fork per connection.
  * Try:      server_fork --port 0; hold 1000 idle connections and look at `free` and at the
  *           fork cost in bench `server`'s req/s for short connections.
  * Python:   seeds/000, Apache's "one process per request" the seed sets nginx against
+ *           (Apache 1.x really pre-forked its processes: see server_prefork.c)
  * See also: docs/async/servers.md, demos/async/server_prefork.c, lib/server.c
  */
 #include "core.h"
