@@ -5,8 +5,9 @@
  *           process of its own, with the same blocking code as server_threads, and the
  *           child exits when the connection ends. The parent learns of each exit from
  *           SIGCHLD (read, like SIGTERM, from a signalfd) and reaps the child at once, so
- *           no zombie stays behind. `ps --ppid $(pidof -s server_fork)` while clients are
- *           connected: one process per connection.
+ *           no zombie stays behind. `ps --ppid $(pgrep -o -x server_fork)` while clients
+ *           are connected: one process per connection (pgrep -o: the oldest, the parent;
+ *           `pidof -s` would give the newest, a child).
  * Costs:    a fork() per connection (copying the page tables, more for a bigger parent),
  *           a process per connection in memory (its own stack, and pages copied on first
  *           write), a switch per request, and shared state needs explicit shared memory
