@@ -60,6 +60,13 @@ for page in pages:
         bare = re.search(r"(?<!['\"])\b(?:localhost|127\.0\.0\.1)[:\w]*/\S*\?", line)
         check(not bare, f"{rel}: URL with ? quoted in: {line.strip()}")
 
+# The tools the lessons' commands call are installed (or named) by scripts/deps.sh.
+deps = open(os.path.join(SRC, "scripts", "deps.sh")).read()
+course = "".join(open(p).read() for p in pages)
+for tool in ("curl", "strace", "nc", "ss", "wrk", "perf"):
+    if re.search(rf"(^|`|\$\(|\| ){tool}[ `]", course, re.M):
+        check(f"command -v {tool}" in deps, f"scripts/deps.sh provides {tool}, which a lesson runs")
+
 r = subprocess.run(["python3", os.path.join(SRC, "scripts", "snippets.py"), "--check"],
                    capture_output=True, text=True)
 check(r.returncode == 0, "the code quoted in docs/ matches the source (make docs)", r.stderr)
