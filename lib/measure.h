@@ -8,8 +8,9 @@
  * htop draws as bars.
  *
  * A voluntary switch is the task giving up the CPU because it must wait (a read, a lock,
- * a sleep); an involuntary one is the scheduler taking the CPU away because the task's
- * time slice ran out while others wanted it.
+ * a sleep); an involuntary one is the task switched out while it could still run: its
+ * time slice ran out while others wanted the CPU, a task that just woke up preempted it,
+ * or it called sched_yield().
  */
 #ifndef MEASURE_H
 #define MEASURE_H

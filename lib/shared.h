@@ -9,7 +9,8 @@
  *          forever, and the new owner decides whether the protected data can be repaired
  *          (pthread_mutex_consistent()) or not.
  * Parent:  die_with_parent() in a freshly forked child asks the kernel to SIGKILL it when
- *          the parent dies, so a killed parent leaves no orphaned workers behind.
+ *          the parent dies (precisely: when the thread that forked it exits - here always
+ *          the main thread), so a killed parent leaves no orphaned workers behind.
  */
 #ifndef SHARED_H
 #define SHARED_H
@@ -26,8 +27,10 @@ void shared_unmap(void *p, size_t size);
 void shared_mutex_init(pthread_mutex_t *m);
 
 /* In a child just forked from `parent`: die by SIGKILL when the parent dies (and at once
- * if it already has). The request survives exec(), so it also covers a program the child
- * goes on to run. */
+ * if it already has). Precisely, PR_SET_PDEATHSIG fires when the thread that forked the
+ * child exits, so fork from the main thread (or a thread that lives as long as the
+ * process). The request survives exec(), so it also covers a program the child goes on
+ * to run. */
 void die_with_parent(pid_t parent);
 
 /* The same with another signal: SIGTERM lets a server the child execs shut down cleanly

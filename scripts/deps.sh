@@ -2,11 +2,15 @@
 # deps.sh - check for what the suite needs and install what is missing (Debian packages).
 #
 # Usage: scripts/deps.sh [build|bench]
-#   build  the compiler, cmake, pkg-config, libuv, gnuplot and python3 (the default)
+#   build  the compiler, cmake, pkg-config, libuv, gnuplot and python3 (the default); and,
+#          optional, the tools the lessons' commands use: curl, strace, nc
+#          (netcat-openbsd), ss (iproute2) and the HTTP load generator wrk
 #   bench  also the peers benchmarks compare against, where Debian has them: perf
-#          (linux-perf), the HTTP load generator wrk and nginx (nginx-light). A peer that cannot be installed is reported; its bench says so.
+#          (linux-perf), wrk and nginx (nginx-light). A peer that cannot be installed is
+#          reported; its bench says so.
 # As root, missing packages are installed with apt-get; otherwise the one command to run
-# is printed and the script exits 2. Nothing is downloaded except Debian packages.
+# is printed and the script exits 2 (only a missing required package fails: a missing
+# optional one is reported). Nothing is downloaded except Debian packages.
 set -u
 want=${1:-build}
 case $want in build|bench) ;; *) echo "usage: scripts/deps.sh [build|bench]" >&2; exit 2;; esac
@@ -27,10 +31,19 @@ need python3     command -v python3
 need procps      command -v ps
 
 optional=""
+may_want() {   # may_want PACKAGE TEST...: like need, for a package we can do without
+    pkg=$1; shift
+    "$@" >/dev/null 2>&1 || optional="$optional $pkg"
+}
+# The tools the lessons' commands use (docs/): a class needs them, the build does not.
+may_want curl           command -v curl
+may_want strace         command -v strace
+may_want netcat-openbsd command -v nc
+may_want iproute2       command -v ss
+may_want wrk            command -v wrk
 if [ "$want" = bench ]; then
-    command -v perf >/dev/null 2>&1 || optional="$optional linux-perf"
-    command -v wrk >/dev/null 2>&1 || optional="$optional wrk"
-    [ -x /usr/sbin/nginx ] || optional="$optional nginx-light"
+    may_want linux-perf  command -v perf
+    may_want nginx-light test -x /usr/sbin/nginx
 fi
 
 [ -z "$missing$optional" ] && exit 0
@@ -42,13 +55,19 @@ if [ "$(id -u)" != 0 ]; then
         echo "    apt-get update && apt-get install -y --no-install-recommends$missing$optional" >&2
         exit 2
     fi
-    echo "deps: optional peers not installed:$optional (their benches will say skipped)" >&2
+    echo "deps: optional tools not installed:$optional (lessons and benches that use" \
+         "them will not run; as root: apt-get install$optional)" >&2
     exit 0
 fi
 
 export DEBIAN_FRONTEND=noninteractive
 echo "deps: installing$missing$optional" >&2
-apt-get update -qq || { echo "deps: apt-get update failed" >&2; exit 1; }
+if ! apt-get update -qq; then
+    echo "deps: apt-get update failed" >&2
+    [ -n "$missing" ] && exit 1
+    echo "deps: optional tools not installed:$optional" >&2
+    exit 0          # only optional tools were missing: the build can go on without them
+fi
 if [ -n "$missing" ]; then
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
@@ -56,6 +75,6 @@ if [ -n "$missing" ]; then
 fi
 for pkg in $optional; do
     apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null 2>&1 ||
-        echo "deps: optional $pkg is not available here; benches that use it will say skipped" >&2
+        echo "deps: optional $pkg is not available here; what uses it will not run" >&2
 done
 exit 0

@@ -43,6 +43,12 @@ with tempfile.TemporaryDirectory() as tmp:
                          ("pthread_create+join", "create"), ("Split across two CPUs", "ipc-latency"),
                          ("fastest stream", "ipc-bandwidth"), ("the GIL", "timeline")):
         check(words in md, f"report.md has the {chart} reading", words)
+    # A cross-CPU hand-off costs what this machine's idle CPUs take to wake (a halted vCPU
+    # is slow): the report says whose figure it is.
+    for words, chart in (("hand-off takes", "ctxswitch"), ("Split across two CPUs", "ipc-latency")):
+        line = next((l for l in md.splitlines() if words in l), "")
+        check("on this machine" in line and "docs/methodology.md" in line,
+              f"the {chart} reading gives its cross-CPU figure as this machine's", line)
     check("quick mode" in md and "the whole run took" not in md,
           "report.md states the mode (no run.json: no wall time claimed)")
 

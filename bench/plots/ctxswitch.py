@@ -22,9 +22,11 @@ def reading(rows, machine):
     text = "; ".join(parts) + "." if parts else ""
     split = _at(rows, "pipe-processes/split")
     if split is not None and proc:
-        text += (f" With the two tasks on different CPUs each hand-off takes {split:.1f} µs, "
-                 f"{split / proc:.0f}x the same-CPU switch: the cost is now waking the other "
-                 f"CPU, not switching.")
+        text += (f" With the two tasks on different CPUs each hand-off takes {split:.1f} µs "
+                 f"on this machine, {split / proc:.0f}x the same-CPU switch: the cost is now "
+                 f"waking the other CPU, not switching, and how fast an idle CPU wakes depends "
+                 f"on the machine (a halted vCPU of a VM is slow to wake; see "
+                 f"docs/methodology.md, Placement).")
     co, loop = _at(rows, "coroutine/same-cpu"), _at(rows, "event-loop/same-cpu")
     if co is not None:
         text += f" A swapcontext coroutine switch costs {co:.2f} µs"

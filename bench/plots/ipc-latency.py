@@ -21,6 +21,8 @@ def reading(rows, machine):
     both = [k for k in same if k in split]
     if both:
         ratio = sorted(split[k] / same[k] for k in both)[len(both) // 2]
-        text += (f" Split across two CPUs the same round trip takes {ratio:.0f}x longer "
-                 f"(median over transports): the wake-ups, not the copying, set the price.")
+        text += (f" Split across two CPUs the same round trip takes {ratio:.0f}x longer on "
+                 f"this machine (median over transports): the wake-ups, not the copying, set "
+                 f"the price, and what a wake-up of an idle CPU costs depends on the machine "
+                 f"(see docs/methodology.md, Placement).")
     return text.strip()

@@ -5,18 +5,20 @@
  *           process of its own, with the same blocking code as server_threads, and the
  *           child exits when the connection ends. The parent learns of each exit from
  *           SIGCHLD (read, like SIGTERM, from a signalfd) and reaps the child at once, so
- *           no zombie stays behind. `ps --ppid $(pidof -s server_fork)` while clients are
- *           connected: one process per connection.
+ *           no zombie stays behind. `ps --ppid $(pgrep -o -x server_fork)` while clients
+ *           are connected: one process per connection (pgrep -o: the oldest, the parent;
+ *           `pidof -s` would give the newest, a child).
  * Costs:    a fork() per connection (copying the page tables, more for a bigger parent),
  *           a process per connection in memory (its own stack, and pages copied on first
  *           write), a switch per request, and shared state needs explicit shared memory
  *           (the counters here live in a MAP_SHARED mapping).
  * Wins:     isolation: a child that crashes or leaks takes only its own connection with it
- *           - the classic inetd/CGI/Apache-1 design, and why privilege-separated servers
+ *           - the classic inetd/CGI/NCSA-httpd design, and why privilege-separated servers
  *           (OpenSSH) still fork per connection.
  * Try:      server_fork --port 0; hold 1000 idle connections and look at `free` and at the
  *           fork cost in bench `server`'s req/s for short connections.
  * Python:   seeds/000, Apache's "one process per request" the seed sets nginx against
+ *           (Apache 1.x really pre-forked its processes: see server_prefork.c)
  * See also: docs/async/servers.md, demos/async/server_prefork.c, lib/server.c
  */
 #include "core.h"

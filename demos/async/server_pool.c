@@ -12,7 +12,7 @@
  *           503. Memory is bounded by N whatever the load - that is the point of the pool.
  * Wins:     short connections (one request each) under a load spike: bounded memory and
  *           threads, no creation cost; Python's ThreadPoolExecutor, Java's executors.
- * Try:      server_pool --workers 2, then three `curl localhost:8080/io?ms=2000` at once:
+ * Try:      server_pool --workers 2, then three `curl 'localhost:8080/io?ms=2000'` at once:
  *           the third starts only when one of the first two ends.
  * Python:   seeds/000, Pool(4) with more tasks than workers (task 5 waits for a free one)
  * See also: docs/async/servers.md, demos/async/server_threads.c, lib/server.c

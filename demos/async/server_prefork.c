@@ -13,7 +13,7 @@
  *           lock, newer kernels offer EPOLLEXCLUSIVE or SO_REUSEPORT).
  * Wins:     process isolation without a fork() per connection: Apache's prefork MPM,
  *           PHP-FPM, gunicorn's sync workers, PostgreSQL's pool-less ancestors.
- * Try:      server_prefork --workers 2, three `curl localhost:8080/io?ms=2000` at once;
+ * Try:      server_prefork --workers 2, three `curl 'localhost:8080/io?ms=2000'` at once;
  *           kill -9 one worker (ps --ppid ...) and watch the parent start another.
  * Python:   seeds/000, "multi-process, one per core" and Pool's workers started up front
  * See also: docs/async/servers.md, demos/async/server_fork.c, lib/server.c

@@ -1,7 +1,7 @@
 /* server_uv.c - the HTTP service on one thread: a libuv event loop
  *
  * Usage:    server_uv [--port P] [--bind ADDR] [--header-timeout MS]
- * Observe:  one thread, one loop, any number of connections. `curl localhost:8080/io?ms=1000`
+ * Observe:  one thread, one loop, any number of connections. `curl 'localhost:8080/io?ms=1000'`
  *           in two terminals at once: both answer after about one second, because waiting
  *           for IO is a timer and the thread serves others meanwhile. Now /cpu?us=1000000
  *           twice: the second waits for the first - computing blocks the whole loop.

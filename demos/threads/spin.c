@@ -38,9 +38,10 @@ static const char usage_text[] =
     "  --seconds S     how long each loop spins (default 1, at most 3600)\n"
     "  --help          this text\n";
 
-/* Each worker's result lives on its own 64-byte cache line. Workers write their line
- * while others write theirs; sharing a line would make the CPUs pass it back and forth
- * ("false sharing") and slow every loop down for no reason the student could see. */
+/* Each worker's result lives on its own 64-byte cache line. The loop below writes its slot
+ * only once, at the end; but a worker that wrote its slot as it ran (a counter, say) would
+ * make the CPUs pass a shared line back and forth ("false sharing") and slow every loop
+ * down for no reason the student could see. docs/threads/spin.md's Try shows it. */
 struct slot {
     _Alignas(64) uint64_t loops;    /* how many times the loop body ran */
     uint64_t checksum;              /* the loop's result, kept so the compiler keeps the work */

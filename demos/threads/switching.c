@@ -5,11 +5,12 @@
  *           fixed time and prints how many jobs they finished per second and how often
  *           they were switched out. CPU-bound jobs (pure arithmetic) gain nothing past
  *           K = CPUs: the cores are full, the extra tasks only take turns, and the
- *           involuntary switches (the scheduler preempting a task whose time slice ran
- *           out) climb. IO-bound jobs (a 1 ms sleep, standing in for a disk or network
- *           wait) keep gaining with K - a waiting task needs no core - until the cores
- *           are busy with the wake-ups themselves; each job is one voluntary switch
- *           (the task giving up the CPU because it must wait).
+ *           involuntary switches (a task switched out while still runnable: its time
+ *           slice ran out, or a task that woke up preempted it) climb. IO-bound jobs (a
+ *           1 ms sleep, standing in for a disk or network wait) keep gaining with K - a
+ *           waiting task needs no core - until the cores are busy with the wake-ups
+ *           themselves; each job is one voluntary switch (the task giving up the CPU
+ *           because it must wait).
  * Try:      switching --kind cpu --tasks 1,2,3,4     (what happens right past the CPU count?)
  *           switching --kind io --tasks 64,256,1024  (where does the gain stop?)
  *           switching --processes                    (do processes behave differently?)
