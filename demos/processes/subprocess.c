@@ -247,16 +247,16 @@ static void report(const char *name, const struct buf *b, int show, const char *
     for (size_t i = 0; i < b->len && text; i++)
         text = (b->data[i] >= ' ' && b->data[i] < 127) || b->data[i] == '\n' ||
                b->data[i] == '\t';
-    if (show || (text && b->len <= 4096)) {
+    if (b->len > 0 && (show || (text && b->len <= 4096))) {   /* (data is NULL when empty) */
         fwrite(b->data, 1, b->len, stdout);
-        if (b->len > 0 && b->data[b->len - 1] != '\n')
+        if (b->data[b->len - 1] != '\n')
             printf("\n");
     }
     if (prefix) {
         char path[4096];
         snprintf(path, sizeof path, "%s.%s", prefix, name);
         FILE *f = fopen(path, "wb");
-        if (!f || fwrite(b->data, 1, b->len, f) != b->len || fclose(f) != 0)
+        if (!f || (b->len > 0 && fwrite(b->data, 1, b->len, f) != b->len) || fclose(f) != 0)
             die_errno(path);
     }
 }
