@@ -7,9 +7,9 @@
  *             (the demo's default), so the two run at the same moment
  *   c-unpinned  the same with --pin off: the scheduler places the threads, and may put
  *             both on one CPU for a while
- *   c-1cpu    the whole program pinned to one CPU (the demo then says it cannot pin its
- *             threads apart): the threads can only take turns, and an update is lost only
- *             when a preemption falls between a load and its store
+ *   c-1cpu    the whole program pinned to one CPU (and --pin off, as pinning the threads
+ *             apart is impossible there): the threads can only take turns, and an update
+ *             is lost only when a preemption falls between a load and its store
  *   py        bench/peers/race.py, the seed's code under CPython
  *   py-call   the same with a function call between the read and the write
  * Each point runs the program once with --trials T and reads its "drifted in D of T
