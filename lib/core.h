@@ -7,7 +7,9 @@
  *          flushed twice. Usage mistakes go to usage_error() and exit 2.
  * Flags:   every program answers --help with its purpose and usage on stdout (exit 0); a bad
  *          flag or value is named on stderr (exit 2). parse_long() and parse_double() check the
- *          whole string and the range, so "--threads 3x" or "--threads 0" is refused, not guessed.
+ *          whole string and the range, so "--threads 3x" or "--threads 0" is refused, not guessed;
+ *          numbers are decimal ("0x10", "+2", "1e3" are refused). parse_long_list() and
+ *          list_item() take comma lists and refuse empty items; parse_choice() one of N names.
  * Clocks:  now_ns() reads CLOCK_MONOTONIC, which never jumps when the wall clock is set.
  * CPUs:    cpu_count() counts the CPUs this process may run on (taskset shrinks it);
  *          pin_to_cpu() moves the calling thread onto one of them.
