@@ -17,7 +17,7 @@
  *           would take all of it. We keep at most --max-output bytes of stdout and stderr
  *           together (default 128 MiB); past that we kill the command (SIGKILL), reap it, say
  *           so on stderr and exit with status 3. Python's communicate() has no such cap: it
- *           keeps everything, and `yes | head -c 200M` under it took 412 MiB of memory
+ *           keeps everything: `yes | head -c 200M` under it took 412 MiB of memory
  *           (Python 3.11, ru_maxrss) - the chunks, then one bytes object joined from them.
  * Exit:     0 the command ran (its own status is printed), 1 a system call failed,
  *           2 a bad flag, 3 the output passed --max-output and the command was killed.
