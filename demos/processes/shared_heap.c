@@ -341,8 +341,14 @@ int main(int argc, char **argv)
     printf("refreshes: %ld\n", refreshes);
     printf("records in heap: %u (expected %ld), in hands: %u (expected 0)\n", h->n, nrec, held);
     printf("each record exactly once, heap in order: %s (expected yes)\n", valid ? "yes" : "NO");
-    printf("visits counted on records: %llu (expected %llu, the rounds the workers counted)\n",
+    /* A worker counts its visit on the record, then its round: a kill from outside can fall
+     * between the two, so each such worker may leave one visit more than rounds. */
+    printf("visits counted on records: %llu (expected %llu, the rounds the workers counted",
            (unsigned long long)visits, (unsigned long long)ops);
+    if (outside > 0)
+        printf(", or up to %ld more: a worker killed between counting its visit and its round",
+               outside);
+    printf(")\n");
     /* A worker killed from outside (kill -9 PID) is not a failure of the program: say who
      * died and how, and what the recovery saved, rather than "expected 0". */
     if (outside == 0) {
@@ -360,7 +366,8 @@ int main(int argc, char **argv)
                given_back, given_back == 1 ? "" : "s", h->repairs, h->repairs == 1 ? "" : "s",
                valid && h->n == (uint32_t)nrec ? "yes" : "NO");
     shheap_unlock(h);
-    int ok = valid && h->n == (uint32_t)nrec && visits == ops;
+    int ok = valid && h->n == (uint32_t)nrec && visits >= ops &&
+             visits - ops <= (uint64_t)outside;
     munmap(h, size);
     shared_unmap(ctl, csize);
     free(pids);
