@@ -49,7 +49,7 @@ static int flag(const char *name, const char *value)
     if (!strcmp(name, "--iterations"))
         iterations_flag = parse_long(name, value, 1, 10000000);
     else if (!strcmp(name, "--heap-mib"))
-        nheap = bench_parse_list(name, value, 0, 65536, heap_mib, MAX_HEAPS);
+        nheap = parse_long_list(name, value, 0, 65536, heap_mib, MAX_HEAPS);
     else
         return 0;
     return 1;

@@ -435,7 +435,7 @@ static int flag(const char *name, const char *value)
     if (!strcmp(name, "--rounds"))
         rounds_flag = parse_long(name, value, 1, 100000000);
     else if (!strcmp(name, "--sizes"))
-        nsizes = bench_parse_list(name, value, 0, 1024 * 1024, sizes_kib, MAX_SIZES);
+        nsizes = parse_long_list(name, value, 0, 1024 * 1024, sizes_kib, MAX_SIZES);
     else
         return 0;
     return 1;

@@ -7,7 +7,7 @@
  * machine sees it, so perfect scaling would make it fall as 1/T. Variants:
  *   mutex       pthread_mutex_lock; counter++; unlock          (one shared counter)
  *   spin        the same with a pthread spinlock
- *   atomic      atomic_fetch_add on the shared counter         (lock xadd on x86)
+ *   atomic      atomic_fetch_add on the shared counter         (a `lock add` on x86)
  *   per-thread  each thread increments its own counter on its own cache line; the
  *               counters are merged at the end - what a program does when it can
  *   none        counter++ on the shared counter without protection: fast and wrong;

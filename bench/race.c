@@ -3,8 +3,12 @@
  * The seed's experiment - two threads deposit and withdraw 5 and 8 on one balance without
  * a lock - run T times per measurement; drift_pct is the share of those runs whose final
  * balance was not 0. x is the number of rounds per thread. Series:
- *   c         demos/threads/race --lock none, free to use every CPU
- *   c-1cpu    the same pinned to one CPU: the threads can only take turns, and an update
+ *   c-pinned  demos/threads/race --lock none --pin on: each thread on a CPU of its own
+ *             (the demo's default), so the two run at the same moment
+ *   c-unpinned  the same with --pin off: the scheduler places the threads, and may put
+ *             both on one CPU for a while
+ *   c-1cpu    the whole program pinned to one CPU (and --pin off, as pinning the threads
+ *             apart is impossible there): the threads can only take turns, and an update
  *             is lost only when a preemption falls between a load and its store
  *   py        bench/peers/race.py, the seed's code under CPython
  *   py-call   the same with a function call between the read and the write
@@ -25,7 +29,7 @@
 static long trials = -1;                    /* --trials; by default 10 quick, 20 full */
 static char race_path[PATH_MAX];            /* the race demo, beside this binary */
 
-static const char *variants[] = { "c", "c-1cpu", "py", "py-call" };
+static const char *variants[] = { "c-pinned", "c-unpinned", "c-1cpu", "py", "py-call" };
 
 static int flag(const char *name, const char *value)
 {
@@ -106,8 +110,9 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
     snprintf(rounds, sizeof rounds, "%ld", (long)p->x);
     snprintf(ntrials, sizeof ntrials, "%ld", t);
     int is_py = p->variant[0] == 'p';
+    /* The pinning choice is named in the variant, and passed on explicitly. */
     char *c_cmd[] = { race_path, "--lock", "none", "--rounds", rounds, "--trials", ntrials,
-                      NULL };
+                      "--pin", strcmp(p->variant, "c-pinned") ? "off" : "on", NULL };
     char *py_cmd[] = { (char *)o->python, (char *)o->peer, "--rounds", rounds, "--trials", ntrials,
                        "--gap", strstr(p->variant, "call") ? "call" : "none", NULL };
 

@@ -54,6 +54,8 @@ static int flag(const char *name, const char *value)
 {
     if (!strcmp(name, "--seconds"))
         seconds = parse_long(name, value, 1, 600);
+    else if (!strcmp(name, "--peers") && !value)
+        usage_error("%s needs a value", name);
     else if (!strcmp(name, "--peers"))
         peers_dir = value;
     else if (!strcmp(name, "--connections"))

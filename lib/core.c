@@ -145,13 +145,35 @@ void xpthread_join(pthread_t t, void **ret)
 
 /* ---- flags -------------------------------------------------------------------------- */
 
+/* 1 if s is a decimal number as the suite writes them: an optional '-', digits and, when
+ * `fraction`, an optional '.' with more digits ("-12", "0.25", ".5", "010" which is ten).
+ * strtol() and strtod() alone would also take " 7", "+7", "0x10" (hex, for strtod), "1e3",
+ * "inf" and "nan"; a flag value is none of those. */
+static int is_decimal(const char *s, int fraction)
+{
+    int digits = 0, dots = 0;
+    if (*s == '-')
+        s++;
+    for (; *s; s++) {
+        if (*s >= '0' && *s <= '9')
+            digits++;
+        else if (*s == '.' && fraction && dots++ == 0)
+            continue;
+        else
+            return 0;
+    }
+    return digits > 0;
+}
+
 long parse_long(const char *flag, const char *s, long min, long max)
 {
+    if (!s)
+        usage_error("%s needs a value", flag);
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0')
-        usage_error("%s: '%s' is not a whole number", flag, s);
+    if (!is_decimal(s, 0) || errno != 0 || end == s || *end != '\0')
+        usage_error("%s: '%s' is not a whole decimal number", flag, s);
     if (v < min || v > max)
         usage_error("%s: %ld is out of range (%ld..%ld)", flag, v, min, max);
     return v;
@@ -159,14 +181,69 @@ long parse_long(const char *flag, const char *s, long min, long max)
 
 double parse_double(const char *flag, const char *s, double min, double max)
 {
+    if (!s)
+        usage_error("%s needs a value", flag);
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !isfinite(v))
-        usage_error("%s: '%s' is not a number", flag, s);
+    if (!is_decimal(s, 1) || errno != 0 || end == s || *end != '\0' || !isfinite(v))
+        usage_error("%s: '%s' is not a decimal number", flag, s);
     if (v < min || v > max)
         usage_error("%s: %g is out of range (%g..%g)", flag, v, min, max);
     return v;
+}
+
+int list_item(const char *flag, const char *list, const char **cursor, char *item, size_t size)
+{
+    if (!list)
+        usage_error("%s needs a value", flag);
+    const char *at = *cursor ? *cursor : list;
+    if (*cursor && *at == '\0')
+        return 0;                                  /* past the last item */
+    size_t n = strcspn(at, ",");
+    if (n == 0)                                    /* "", ",1", "1,,2" or "1," */
+        usage_error("%s: empty item in the list '%s' (give items separated by single commas)",
+                    flag, list);
+    if (n >= size)
+        usage_error("%s: '%.*s' is too long an item", flag, (int)n, at);
+    memcpy(item, at, n);
+    item[n] = '\0';
+    /* Step over the comma; a comma that ends the list leaves an empty item to refuse. */
+    *cursor = at[n] == ',' ? at + n + 1 : at + n;
+    if (at[n] == ',' && at[n + 1] == '\0')
+        usage_error("%s: empty item in the list '%s' (give items separated by single commas)",
+                    flag, list);
+    return 1;
+}
+
+size_t parse_long_list(const char *flag, const char *list, long min, long max, long *out,
+                       size_t cap)
+{
+    const char *cursor = NULL;
+    char item[32];
+    size_t n = 0;
+    while (list_item(flag, list, &cursor, item, sizeof item)) {
+        if (n == cap)
+            usage_error("%s: more than %zu values", flag, cap);
+        out[n++] = parse_long(flag, item, min, max);
+    }
+    return n;
+}
+
+int parse_choice(const char *flag, const char *s, const char *const names[])
+{
+    if (!s)
+        usage_error("%s needs a value", flag);
+    char all[256] = "";
+    size_t len = 0;
+    for (int i = 0; names[i]; i++) {
+        if (!strcmp(s, names[i]))
+            return i;
+        int w = snprintf(all + len, sizeof all - len, "%s%s", i ? ", " : "", names[i]);
+        if (w > 0 && (size_t)w < sizeof all - len)
+            len += (size_t)w;
+    }
+    usage_error("%s: '%s' is not one of %s", flag, s, all);
 }
 
 /* ---- clocks ------------------------------------------------------------------------- */

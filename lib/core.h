@@ -7,7 +7,9 @@
  *          flushed twice. Usage mistakes go to usage_error() and exit 2.
  * Flags:   every program answers --help with its purpose and usage on stdout (exit 0); a bad
  *          flag or value is named on stderr (exit 2). parse_long() and parse_double() check the
- *          whole string and the range, so "--threads 3x" or "--threads 0" is refused, not guessed.
+ *          whole string and the range, so "--threads 3x" or "--threads 0" is refused, not guessed;
+ *          numbers are decimal ("0x10", "+2", "1e3" are refused). parse_long_list() and
+ *          list_item() take comma lists and refuse empty items; parse_choice() one of N names.
  * Clocks:  now_ns() reads CLOCK_MONOTONIC, which never jumps when the wall clock is set.
  * CPUs:    cpu_count() counts the CPUs this process may run on (taskset shrinks it);
  *          pin_to_cpu() moves the calling thread onto one of them.
@@ -64,9 +66,26 @@ noreturn void usage_try_help(void);
 /* Print `text` (purpose and usage, ready to read) on stdout and exit 0. */
 noreturn void usage_exit(const char *text);
 
-/* Parse all of `s` as a number within [min, max], or usage_error() naming `flag`. */
+/* Parse all of `s` as a decimal number within [min, max], or usage_error() naming `flag`.
+ * Decimal means an optional '-' and digits (and for parse_double one optional '.'): no
+ * spaces, '+', hex, octal ("010" is ten), exponents, inf or nan. A NULL `s` (the flag came
+ * last, with no value) is "flag needs a value". */
 long parse_long(const char *flag, const char *s, long min, long max);
 double parse_double(const char *flag, const char *s, double min, double max);
+
+/* Walk the comma-separated `list` given to `flag`: each call copies the next item into
+ * item (size bytes) and returns 1, or returns 0 after the last. Start with *cursor NULL.
+ * An empty list or item ("", ",1", "1,,2", "1,") or one that does not fit is a usage_error(). */
+int list_item(const char *flag, const char *list, const char **cursor, char *item, size_t size);
+
+/* Parse a comma-separated list of decimal numbers ("1,2,8"), each within [min, max], into
+ * out[] (at most cap); returns how many (at least 1). Bad lists are a usage_error(). */
+size_t parse_long_list(const char *flag, const char *list, long min, long max, long *out,
+                       size_t cap);
+
+/* The index of `s` in names[] (a NULL-terminated list), or usage_error() listing them:
+ * "--lock: 'sometimes' is not one of none, mutex, spin, atomic". */
+int parse_choice(const char *flag, const char *s, const char *const names[]);
 
 /* Nanoseconds on the monotonic clock: for intervals only, never for dates. */
 static inline int64_t now_ns(void)

@@ -38,24 +38,15 @@ static double median(double *v, int n)
 /* Parse "same-cpu,split" into a bit set of placements, or usage_error(). */
 static unsigned parse_placements(const char *list)
 {
+    /* In the order of the BENCH_* placement numbers, then "all". */
+    static const char *const names[] = { "unpinned", "same-cpu", "split", "all", NULL };
     unsigned set = 0;
-    char buf[128];
-    if (snprintf(buf, sizeof buf, "%s", list) >= (int)sizeof buf)
-        usage_error("--placement: '%s' is too long", list);
-    for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-        int found = -1;
-        for (int p = 0; p < BENCH_NPLACEMENTS; p++)
-            if (!strcmp(w, placement_names[p]))
-                found = p;
-        if (!strcmp(w, "all"))
-            set |= (1u << BENCH_NPLACEMENTS) - 1;
-        else if (found < 0)
-            usage_error("--placement: '%s' is not same-cpu, split, unpinned or all", w);
-        else
-            set |= 1u << found;
+    const char *cursor = NULL;
+    char item[32];
+    while (list_item("--placement", list, &cursor, item, sizeof item)) {
+        int p = parse_choice("--placement", item, names);
+        set |= p == BENCH_NPLACEMENTS ? (1u << BENCH_NPLACEMENTS) - 1 : 1u << p;
     }
-    if (!set)
-        usage_error("--placement: give at least one of same-cpu, split, unpinned");
     return set;
 }
 
@@ -125,11 +116,12 @@ int bench_main(int argc, char **argv, const struct bench_def *def)
         else if (!strcmp(name, "--list") && !value)
             list = 1;
         else {
-            if (!value) {
-                if (i + 1 >= argc)
-                    usage_error("%s needs a value", name);
+            if (!value && i + 1 < argc)
                 value = argv[++i];
-            }
+            else if (!value && takes_value)
+                usage_error("%s needs a value", name);
+            /* A bench's own flag that came last gets value NULL: its parse_long() says
+             * that the flag needs a value, and a flag it does not know is unknown. */
             if (!strcmp(name, "--repeat")) {
                 o.repeats = (int)parse_long(name, value, 1, 1000);
                 repeats_set = 1;
@@ -315,23 +307,6 @@ size_t bench_steps(long max, long must, long *out, size_t cap)
         if (max <= 8 || x <= 4 || odd == 1 || odd == 3 || x == must || x == max)
             out[n++] = x;
     }
-    return n;
-}
-
-size_t bench_parse_list(const char *flag, const char *list, long min, long max,
-                        long *out, size_t cap)
-{
-    char buf[256];
-    size_t n = 0;
-    if (snprintf(buf, sizeof buf, "%s", list) >= (int)sizeof buf)
-        usage_error("%s: the list '%s' is too long", flag, list);
-    for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-        if (n == cap)
-            usage_error("%s: more than %zu values", flag, cap);
-        out[n++] = parse_long(flag, w, min, max);
-    }
-    if (n == 0)
-        usage_error("%s: give at least one value", flag);
     return n;
 }
 

@@ -55,7 +55,9 @@ struct bench_def {
     int default_repeats_quick, default_repeats_full, default_warmup;
 
     /* Optional: take a flag of the bench's own ("--seconds", "0.5"). Return 1 if it was
-     * the bench's (value consumed), 0 if unknown; report a bad value with usage_error(). */
+     * the bench's (value consumed), 0 if unknown; report a bad value with usage_error().
+     * value is NULL when the flag came last with nothing after it: parse_long() and the
+     * other parse_* helpers then say the flag needs a value. */
     int (*flag)(const char *name, const char *value);
 
     /* Write up to `max` points to measure, in order, for the mode in *o; return how many. */
@@ -101,12 +103,6 @@ int bench_peer_value(const struct bench_opts *o, const char *const args[], const
  * 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, ... plus `must` (e.g. the CPU count) and `max`.
  * Writes at most `cap` values to out[], returns how many. */
 size_t bench_steps(long max, long must, long *out, size_t cap);
-
-/* Parse a comma-separated list of numbers ("0,64,1024") given to `flag`, each within
- * [min, max], into out[] (at most cap); returns how many. A bad or empty list is a
- * usage_error() naming the flag. For flags such as --sizes that sweep an x axis. */
-size_t bench_parse_list(const char *flag, const char *list, long min, long max,
-                        long *out, size_t cap);
 
 /* Placement: where the two tasks of a switch, IPC or server bench run. It changes the
  * answer several-fold (a wake-up on another CPU costs far more than a switch on the same

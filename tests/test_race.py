@@ -2,9 +2,13 @@
 no update lost; the unprotected mode under a forced interleaving loses exactly the updates
 the schedule predicts; every mode exits 0. With the argument `tsan` (the ThreadSanitizer
 build) it checks the sanitizer's verdicts instead: `--lock none` is reported as a data
-race, the protected modes and the forced schedule are clean."""
+race, the protected modes and the forced schedule are clean.
+By default each thread is pinned to a CPU of its own (two or more CPUs): then the unlocked
+run loses updates (checked over a few trials, never on timing); with only one CPU the
+program says it cannot pin and carries on; --pin off is accepted."""
 import os
 import re
+import subprocess
 import sys
 from testlib import PYTHON, SRC, check, done, program, run
 
@@ -77,6 +81,35 @@ for extra in ([], ["--window", "50", "--rounds", "20000"]):
           "and reports balance and losses", r.stdout + r.stderr)
     if o:
         check(0 <= o[1] <= o[2], "lost updates lie between 0 and the total", r.stdout)
+
+# Pinned (the default): the threads run at the same moment on two CPUs, so updates are lost.
+# One trial could still be unlucky (a busy machine may stop one CPU for the whole run), so
+# the check is over five: at least one must lose updates.
+if len(os.sched_getaffinity(0)) >= 2:
+    r = race("--lock", "none", "--trials", 5)
+    lost = re.search(r"^drifted in \d+ of 5 trials; updates lost in (\d+)$", r.stdout, re.M)
+    check(r.returncode == 0 and "pinned: thread i on CPU" in r.stdout,
+          "race pins each thread to its own CPU by default", r.stdout)
+    check(lost is not None and int(lost.group(1)) >= 1,
+          "pinned, unlocked: updates are lost (in at least 1 of 5 trials)", r.stdout)
+    for lock in ("mutex", "spin", "atomic"):
+        r = race("--lock", lock, "--trials", 3, "--rounds", 20000)
+        check(r.returncode == 0 and "pinned: thread i on CPU" in r.stdout
+              and "drifted in 0 of 3 trials; updates lost in 0" in r.stdout,
+              f"pinned, --lock {lock}: exact in every trial", r.stdout)
+r = race("--lock", "none", "--pin", "off", "--rounds", 1000)
+check(r.returncode == 0 and "threads not pinned" in r.stdout and outcome(r.stdout),
+      "--pin off: runs with the scheduler placing the threads", r.stdout + r.stderr)
+# One CPU: pinning to separate CPUs is impossible; the program says so and carries on.
+cpu = min(os.sched_getaffinity(0))
+p = subprocess.run([program("race"), "--lock", "none", "--rounds", "20000"],
+                   capture_output=True, text=True, timeout=120,
+                   preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
+check(p.returncode == 0 and "cannot pin the threads to separate CPUs" in p.stdout
+      and outcome(p.stdout) is not None, "one CPU: says it cannot pin, and carries on",
+      p.stdout + p.stderr)
+r = race("--pin", "sometimes")
+check(r.returncode == 2 and "--pin" in r.stderr, "an unknown --pin is refused", r.stderr)
 
 r = race("--lock", "mutex", "--trials", 3, "--rounds", 1000)
 check(r.returncode == 0 and "drifted in 0 of 3 trials" in r.stdout,

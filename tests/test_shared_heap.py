@@ -1,11 +1,16 @@
 """shared_heap: after N workers x K pop+push rounds the records are the same multiset as at
 the start and the heap is in order - also when worker 0 kills itself in the middle of a
 pop, holding the robust lock (the others repair the heap and carry on). Checked from the
-program's own dump files, not only from its summary."""
+program's own dump files, not only from its summary. A worker killed from outside
+(kill -9 PID) is reported as killed, by which signal, with what was recovered - not as
+"workers died: 1 (expected 0)"."""
 import collections
 import os
 import re
+import signal
+import subprocess
 import tempfile
+import time
 from testlib import check, done, interrupt_after_first_line, program, run
 
 
@@ -76,6 +81,51 @@ check("lock repairs: 1 (expected 1)" in r.stdout, "killed in lock: exactly one r
 m = re.search(r"pop\+push rounds: (\d+)", r.stdout)
 check(m is not None and int(m.group(1)) == 2 * 5000 + 999,
       "killed in lock: the other workers finish all their rounds (2 x 5000 + 999)", r.stdout)
+
+# A worker killed from outside: start a long run in its own group, SIGKILL one worker once
+# they are all started, then Ctrl-C the group.
+def children(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return sorted(found)
+
+
+p = subprocess.Popen([program("shared_heap"), "--workers", "3", "--records", "20000",
+                      "--seconds", "60"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                     text=True, start_new_session=True)
+out = p.stdout.readline()
+deadline = time.monotonic() + 30                # a hang guard, not a timing assumption
+workers = children(p.pid)
+while len(workers) < 3 and time.monotonic() < deadline:
+    workers = children(p.pid)
+victim = workers[-1] if workers else None
+if victim:
+    os.kill(victim, signal.SIGKILL)             # it is dead before Ctrl-C can reach it, and
+                                                # the parent reaps every worker before its summary
+os.killpg(p.pid, signal.SIGINT)
+try:
+    rest, _ = p.communicate(timeout=60)
+except subprocess.TimeoutExpired:
+    os.killpg(p.pid, signal.SIGKILL)
+    rest, _ = p.communicate()
+out += rest
+check(victim is not None and p.returncode == 0, "killed from outside: the run still exits 0",
+      f"victim {victim}, exit {p.returncode}\n{out}")
+check(re.search(r"workers killed from outside: 1 \(the last: worker \d, killed by signal 9 "
+                r"\(SIGKILL", out) is not None,
+      "killed from outside: reported as killed, and by which signal", out)
+check("(expected 0)" not in "".join(l for l in out.splitlines(True) if "workers" in l),
+      "killed from outside: no 'workers died: 1 (expected 0)'", out)
+check(re.search(r"recovered: [01] records? given back .*every record kept: yes", out)
+      is not None and "each record exactly once, heap in order: yes" in out,
+      "killed from outside: what was recovered is said, and every record is kept", out)
 
 # The default run ends by itself and leaves no shared-memory object behind.
 before = set(os.listdir("/dev/shm"))

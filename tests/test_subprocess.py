@@ -1,7 +1,10 @@
 """subprocess: communicate() moves stdin, stdout and stderr at once without deadlock - 10 MiB
 each way through cat, 10 MiB on stderr, 10 MiB on both streams at once, byte for byte - and
-reports exit statuses and signals as they were; a command that cannot be run is named."""
+reports exit statuses and signals as they were; a command that cannot be run is named.
+Output is bounded: past --max-output (default 128 MiB) the command is killed and reaped and
+we exit 3, with our memory bounded (ru_maxrss) and no process left behind."""
 import os
+import resource
 import tempfile
 import zlib
 from testlib import check, done, program, run
@@ -62,6 +65,50 @@ r = run([SUB, "--input-bytes", str(4 * MiB), "--", "head", "-c", "10"])
 check(r.returncode == 0 and "stdout: 10 bytes" in r.stdout and "stopped reading" in r.stdout
       and "status: exited with status 0" in r.stdout,
       "a child that reads only 10 bytes: we see EPIPE, not SIGPIPE", r.stdout + r.stderr)
+
+# Nothing without bound. A command that never stops writing is cut at the cap: exit 3, the
+# cap named on stderr, exactly the cap's worth of bytes kept.
+r = run([SUB, "--max-output", "1000000", "--", "yes"])
+check(r.returncode == 3 and "more than 1000000 bytes (--max-output)" in r.stderr,
+      "yes past --max-output 1000000: exit 3 and the cap named", f"exit {r.returncode}: {r.stderr}")
+check("stdout: 1000000 bytes" in r.stdout and "killed by signal 9 (SIGKILL" in r.stdout,
+      "exactly the cap is kept and the command dies by our SIGKILL", r.stdout[-300:])
+r = run([SUB, "--max-output", "11", "--", "echo", "0123456789"])
+check(r.returncode == 0 and "stdout: 11 bytes" in r.stdout, "output of exactly the cap is kept",
+      r.stdout + r.stderr)
+r = run([SUB, "--max-output", "10", "--", "echo", "0123456789"])
+check(r.returncode == 3, "one byte over the cap is refused", r.stdout + r.stderr)
+r = run([SUB, "--max-output", "6", "--", "sh", "-c", "echo abc; echo def >&2"])
+check(r.returncode == 3, "the cap counts stdout and stderr together", r.stdout + r.stderr)
+
+# The default cap, and the memory it bounds: a 1 GiB writer (finite, so an unbounded
+# build ends too, with a failed check rather than a hang) leaves our memory below 512 MiB.
+r = run([SUB, "--", "head", "-c", str(1 << 30), "/dev/zero"], timeout=120)
+maxrss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+check(r.returncode == 3 and f"more than {128 * MiB} bytes" in r.stderr,
+      "1 GiB of output with no flag: cut at the default 128 MiB, exit 3",
+      f"exit {r.returncode}: {r.stderr}")
+check(maxrss_mib < 512, "and our memory stayed bounded (ru_maxrss < 512 MiB)",
+      f"ru_maxrss {maxrss_mib:.0f} MiB")
+
+# Killed and reaped: a command that writes past the cap and then would sleep (it does not
+# die of SIGPIPE) is gone when we return.
+with tempfile.TemporaryDirectory() as tmp:
+    pidfile = os.path.join(tmp, "pid")
+    r = run([SUB, "--max-output", "100000", "--", "sh", "-c",
+             f"echo $$ > {pidfile}; head -c 1000000 /dev/zero; exec sleep 300"])
+    pid, alive = None, False
+    if os.path.exists(pidfile):
+        with open(pidfile) as f:
+            pid = int(f.read())
+        try:
+            os.kill(pid, 9)                     # a survivor: count it, and end it
+            alive = True
+        except ProcessLookupError:
+            pass
+    check(r.returncode == 3 and pid is not None and not alive,
+          "a writer past the cap that would sleep on is killed, no process left behind",
+          f"exit {r.returncode}, pid {pid} alive: {alive}")
 
 r = run([SUB, "--", "no-such-command-here"])
 check(r.returncode == 1 and "posix_spawnp no-such-command-here: No such file" in r.stderr,

@@ -1,6 +1,6 @@
 # race.gp - how often the unprotected balance drifts from 0, against rounds per thread:
-# C on every CPU, C pinned to one CPU, Python (the seed's code), Python with a call in
-# the read-write gap.
+# C with its threads pinned to separate CPUs, C placed by the scheduler, C on one CPU,
+# Python (the seed's code), Python with a call in the read-write gap.
 load plots.'/common.gp'
 file = data.'/race.drift_pct.dat'
 stats file using 1 nooutput

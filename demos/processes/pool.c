@@ -215,6 +215,7 @@ int main(int argc, char **argv)
     long seed = 0;
     int terminate = 0;
     const char *crash = NULL;
+    static const char *const crash_names[] = { "segv", "exit", "kill", "error", NULL };
     static const struct option opts[] = {
         { "workers", required_argument, NULL, 'w' },
         { "tasks", required_argument, NULL, 'n' },
@@ -240,12 +241,7 @@ int main(int argc, char **argv)
         case 'M': map_n = parse_long("--map", optarg, 1, 10000000); break;
         case 't': terminate = 1; break;
         case 's': seed = parse_long("--seed", optarg, 1, 1000000000); break;
-        case 'c':
-            if (strcmp(optarg, "segv") && strcmp(optarg, "exit") && strcmp(optarg, "kill") &&
-                strcmp(optarg, "error"))
-                usage_error("--crash: '%s' is not segv, exit, kill or error", optarg);
-            crash = optarg;
-            break;
+        case 'c': crash = crash_names[parse_choice("--crash", optarg, crash_names)]; break;
         case 'h': usage_exit(usage_text);
         default:  usage_try_help();     /* getopt has said what was wrong */
         }

@@ -281,7 +281,9 @@ int main(int argc, char **argv)
      * that died may have had a record in its hand: the parent pushes it back. */
     int64_t t0 = now_ns(), deadline = t0 + (int64_t)(seconds * 1e9);
     int64_t next_refresh = t0 + refresh_ms * 1000000;
-    long alive = nworkers, died = 0, refreshes = 0;
+    long alive = nworkers, died = 0, refreshes = 0, given_back = 0;
+    long outside = 0, outside_k = -1;   /* workers killed by someone else, the last one */
+    char outside_how[128] = "";
     while (alive > 0) {
         if (now_ns() >= deadline || interrupted)
             atomic_store(&ctl->stop, 1);
@@ -298,7 +300,13 @@ int main(int argc, char **argv)
             printf("parent: worker %ld (pid %d) %s; giving back the record in its hand\n",
                    k, (int)pid, describe_status(status, how, sizeof how));
             died++;
+            /* Worker 0 with --kill-in-lock kills itself; any other death came from outside. */
+            if (!(k == 0 && kill_at && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
+                outside++, outside_k = k;
+                describe_status(status, outside_how, sizeof outside_how);
+            }
             lock_heap(h, "parent");     /* repairs the heap if the worker died holding it */
+            given_back += h->hand[k] != SHHEAP_NONE;
             shheap_push(h, key, (uint32_t)k);
             shheap_unlock(h);
         }
@@ -333,12 +341,33 @@ int main(int argc, char **argv)
     printf("refreshes: %ld\n", refreshes);
     printf("records in heap: %u (expected %ld), in hands: %u (expected 0)\n", h->n, nrec, held);
     printf("each record exactly once, heap in order: %s (expected yes)\n", valid ? "yes" : "NO");
-    printf("visits counted on records: %llu (expected %llu, the rounds the workers counted)\n",
+    /* A worker counts its visit on the record, then its round: a kill from outside can fall
+     * between the two, so each such worker may leave one visit more than rounds. */
+    printf("visits counted on records: %llu (expected %llu, the rounds the workers counted",
            (unsigned long long)visits, (unsigned long long)ops);
-    printf("workers died: %ld (expected %d)\n", died, kill_at ? 1 : 0);
-    printf("lock repairs: %u (expected %d)\n", h->repairs, kill_at ? 1 : 0);
+    if (outside > 0)
+        printf(", or up to %ld more: a worker killed between counting its visit and its round",
+               outside);
+    printf(")\n");
+    /* A worker killed from outside (kill -9 PID) is not a failure of the program: say who
+     * died and how, and what the recovery saved, rather than "expected 0". */
+    if (outside == 0) {
+        printf("workers died: %ld (expected %d)\n", died, kill_at ? 1 : 0);
+        printf("lock repairs: %u (expected %d)\n", h->repairs, kill_at ? 1 : 0);
+    } else {
+        printf("workers killed from outside: %ld (the last: worker %ld, %s)%s\n", outside,
+               outside_k, outside_how, kill_at ? "; worker 0 killed itself (--kill-in-lock)" : "");
+        printf("lock repairs: %u (one for each worker that died holding the lock)\n",
+               h->repairs);
+    }
+    if (died > 0)
+        printf("recovered: %ld record%s given back from dead workers' hands, the robust "
+               "mutex repaired %u time%s (EOWNERDEAD: heap rebuilt); every record kept: %s\n",
+               given_back, given_back == 1 ? "" : "s", h->repairs, h->repairs == 1 ? "" : "s",
+               valid && h->n == (uint32_t)nrec ? "yes" : "NO");
     shheap_unlock(h);
-    int ok = valid && h->n == (uint32_t)nrec && visits == ops;
+    int ok = valid && h->n == (uint32_t)nrec && visits >= ops &&
+             visits - ops <= (uint64_t)outside;
     munmap(h, size);
     shared_unmap(ctl, csize);
     free(pids);

@@ -1,7 +1,7 @@
 /* subprocess.c - run a command, feed its stdin, collect its stdout and stderr and its status
  *
  * Usage:    subprocess [--input TEXT | --input-file PATH | --input-bytes N] [--save PREFIX]
- *                      [--show] [-- COMMAND [ARG...]]
+ *                      [--show] [--max-output BYTES] [-- COMMAND [ARG...]]
  * Observe:  the default run starts a small shell script that sorts what we send it, writes a
  *           line on stderr and exits with status 3: all of stdin, stdout, stderr and the
  *           exit status in one go, as Python's Popen(...).communicate(input) gives them.
@@ -13,10 +13,19 @@
  *           for us to read, while we still wait for it to take more input. Both wait for
  *           ever. Python's docs warn about exactly this; communicate() is the way out there
  *           too (it uses threads or selectors underneath).
+ * Bounded:  what comes back is kept in memory, so a command that never stops writing (`yes`)
+ *           would take all of it. We keep at most --max-output bytes of stdout and stderr
+ *           together (default 128 MiB); past that we kill the command (SIGKILL), reap it, say
+ *           so on stderr and exit with status 3. Python's communicate() has no such cap: it
+ *           keeps everything: `yes | head -c 200M` under it took 412 MiB of memory
+ *           (Python 3.11, ru_maxrss) - the chunks, then one bytes object joined from them.
+ * Exit:     0 the command ran (its own status is printed), 1 a system call failed,
+ *           2 a bad flag, 3 the output passed --max-output and the command was killed.
  * Try:      subprocess --input-bytes 10000000 -- cat    (10 MB each way, sizes and CRC-32)
  *           subprocess --input-bytes 10000000 -- tee /dev/stderr   (both streams at once)
  *           subprocess -- sh -c 'kill -TERM $$'    (a signal, not an exit status)
  *           subprocess -- no-such-command          (posix_spawnp reports it)
+ *           subprocess -- yes                      (killed at the cap, exit status 3)
  * Python:   seeds/000, subprocess.call() and Popen(...).communicate(input)
  * See also: docs/processes/subprocess.md
  */
@@ -45,9 +54,17 @@ static const char usage_text[] =
     "  --input-bytes N    send N pseudo-random bytes (at most 1 GB)\n"
     "  --save PREFIX      also write what came back to PREFIX.stdout and PREFIX.stderr\n"
     "  --show             print what came back in full, however long\n"
+    "  --max-output BYTES keep at most BYTES of stdout and stderr together (default\n"
+    "                     128 MiB); past that the command is killed and we exit 3\n"
     "  --help             this text\n"
     "Without a COMMAND: a small sh script that sorts its input, writes a line on stderr\n"
-    "and exits with status 3.\n";
+    "and exits with status 3.\n"
+    "Exit status: 0 the command ran (its status is printed), 1 a system call failed,\n"
+    "2 a bad flag, 3 the command wrote more than --max-output and was killed.\n";
+
+/* What the output cap defaults to: room for the 100 MB copies in the lesson, yet a
+ * runaway writer stops long before it can take the machine's memory. */
+#define MAX_OUTPUT_DEFAULT (128L << 20)
 
 /* A growing byte buffer for what the child writes. */
 struct buf {
@@ -68,14 +85,26 @@ static void buf_reserve(struct buf *b, size_t more)
     b->data = d, b->cap = cap;
 }
 
-/* Read what is there now from a non-blocking pipe into b. Returns 0 at end of file. */
-static int read_some(int fd, struct buf *b)
+/* Read what is there now from a non-blocking pipe into b, taking at most *left bytes (the
+ * room still free under the output cap) and counting them off. Returns 1 when the pipe is
+ * empty for now, 0 at end of file, -1 when the command says more than *left allows. */
+static int read_some(int fd, struct buf *b, size_t *left)
 {
     for (;;) {
-        buf_reserve(b, 65536);
-        ssize_t r = read(fd, b->data + b->len, b->cap - b->len);
+        /* With no room left we still read one byte: it tells "more" from end of file. */
+        char extra, *to = &extra;
+        size_t want = 1;
+        if (*left > 0) {
+            buf_reserve(b, *left < 65536 ? *left : 65536);
+            to = b->data + b->len;
+            want = b->cap - b->len < *left ? b->cap - b->len : *left;
+        }
+        ssize_t r = read(fd, to, want);
+        if (r > 0 && *left == 0)
+            return -1;
         if (r > 0) {
             b->len += (size_t)r;
+            *left -= (size_t)r;
             continue;
         }
         if (r == 0)
@@ -127,10 +156,11 @@ static pid_t spawn_with_pipes(char *const argv[], int *in_w, int *out_r, int *er
 /* [/snippet:spawn] */
 
 /* communicate(): write all of input to the child's stdin while reading both its outputs,
- * then wait for it. Returns its wait status. */
+ * keeping at most max_output bytes of them, then wait for it. Returns its wait status;
+ * *cut is 1 when the output passed max_output and we killed the child. */
 /* [snippet:communicate] */
-static int communicate(char *const argv[], const char *input, size_t len, struct buf *out,
-                       struct buf *err)
+static int communicate(char *const argv[], const char *input, size_t len, size_t max_output,
+                       struct buf *out, struct buf *err, int *cut)
 {
     int fd_in, fd_out, fd_err;
     pid_t pid = spawn_with_pipes(argv, &fd_in, &fd_out, &fd_err);
@@ -138,10 +168,11 @@ static int communicate(char *const argv[], const char *input, size_t len, struct
     if (fcntl(fd_in, F_SETFL, O_NONBLOCK) == -1 || fcntl(fd_out, F_SETFL, O_NONBLOCK) == -1 ||
         fcntl(fd_err, F_SETFL, O_NONBLOCK) == -1)
         die_errno("fcntl");
-    size_t sent = 0;
+    size_t sent = 0, left = max_output;            /* left: room under the output cap */
+    *cut = 0;
     if (len == 0)
         close(fd_in), fd_in = -1;                  /* nothing to send: EOF at once */
-    while (fd_in >= 0 || fd_out >= 0 || fd_err >= 0) {
+    while (!*cut && (fd_in >= 0 || fd_out >= 0 || fd_err >= 0)) {
         struct pollfd p[3] = {                     /* fd -1: poll() skips the entry */
             { .fd = fd_in, .events = POLLOUT },
             { .fd = fd_out, .events = POLLIN },
@@ -161,14 +192,32 @@ static int communicate(char *const argv[], const char *input, size_t len, struct
             if (sent == len || (w == -1 && errno == EPIPE))
                 close(fd_in), fd_in = -1;          /* done, or the child stopped reading */
         }
-        if (p[1].revents && !read_some(fd_out, out))
+        int r_out = p[1].revents ? read_some(fd_out, out, &left) : 1;
+        int r_err = p[2].revents ? read_some(fd_err, err, &left) : 1;
+        if (r_out == 0)
             close(fd_out), fd_out = -1;            /* EOF: the child closed its stdout */
-        if (p[2].revents && !read_some(fd_err, err))
+        if (r_err == 0)
             close(fd_err), fd_err = -1;
+        if (r_out < 0 || r_err < 0) {
+            /* Over the cap: keeping more would let one command take all our memory. SIGKILL
+             * ends even a writer that ignores SIGTERM and SIGPIPE; it is still our unreaped
+             * child, so the pid cannot have been reused. */
+            *cut = 1;
+            if (kill(pid, SIGKILL) == -1)
+                die_errno("kill");
+        }
+    }
+    if (*cut) {                                    /* anyone still writing now gets EPIPE */
+        if (fd_in >= 0)
+            close(fd_in);
+        if (fd_out >= 0)
+            close(fd_out);
+        if (fd_err >= 0)
+            close(fd_err);
     }
     int status;
     xwaitpid(pid, &status, 0);                     /* both outputs ended: now reap it */
-    if (sent < len)
+    if (sent < len && !*cut)
         printf("stdin:  the command stopped reading after %zu of %zu bytes\n", sent, len);
     return status;
 }
@@ -198,16 +247,16 @@ static void report(const char *name, const struct buf *b, int show, const char *
     for (size_t i = 0; i < b->len && text; i++)
         text = (b->data[i] >= ' ' && b->data[i] < 127) || b->data[i] == '\n' ||
                b->data[i] == '\t';
-    if (show || (text && b->len <= 4096)) {
+    if (b->len > 0 && (show || (text && b->len <= 4096))) {   /* (data is NULL when empty) */
         fwrite(b->data, 1, b->len, stdout);
-        if (b->len > 0 && b->data[b->len - 1] != '\n')
+        if (b->data[b->len - 1] != '\n')
             printf("\n");
     }
     if (prefix) {
         char path[4096];
         snprintf(path, sizeof path, "%s.%s", prefix, name);
         FILE *f = fopen(path, "wb");
-        if (!f || fwrite(b->data, 1, b->len, f) != b->len || fclose(f) != 0)
+        if (!f || (b->len > 0 && fwrite(b->data, 1, b->len, f) != b->len) || fclose(f) != 0)
             die_errno(path);
     }
 }
@@ -239,7 +288,7 @@ int main(int argc, char **argv)
 {
     prog_init(argv[0]);
     const char *text = NULL, *file = NULL, *prefix = NULL;
-    long nbytes = -1;
+    long nbytes = -1, max_output = MAX_OUTPUT_DEFAULT;
     int show = 0, inputs = 0;
     static const struct option opts[] = {
         { "input", required_argument, NULL, 'i' },
@@ -247,6 +296,7 @@ int main(int argc, char **argv)
         { "input-bytes", required_argument, NULL, 'b' },
         { "save", required_argument, NULL, 's' },
         { "show", no_argument, NULL, 'S' },
+        { "max-output", required_argument, NULL, 'm' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -258,6 +308,7 @@ int main(int argc, char **argv)
         case 'b': nbytes = parse_long("--input-bytes", optarg, 0, 1000000000), inputs++; break;
         case 's': prefix = optarg; break;
         case 'S': show = 1; break;
+        case 'm': max_output = parse_long("--max-output", optarg, 0, 1L << 40); break;
         case 'h': usage_exit(usage_text);
         default:  usage_try_help();     /* getopt has said what was wrong */
         }
@@ -293,7 +344,8 @@ int main(int argc, char **argv)
         printf(" %s", *a);
     printf("\nstdin:  %zu bytes, crc32 %08x\n", len, (unsigned)crc32_of(input, len));
     struct buf out = { 0 }, err = { 0 };
-    int status = communicate(cmd, input, len, &out, &err);
+    int cut;
+    int status = communicate(cmd, input, len, (size_t)max_output, &out, &err, &cut);
     report("stdout", &out, show, prefix);
     report("stderr", &err, show, prefix);
     char how[128];
@@ -301,5 +353,10 @@ int main(int argc, char **argv)
     free(out.data);
     free(err.data);
     free(owned);
+    if (cut) {
+        fprintf(stderr, "%s: the command wrote more than %ld bytes (--max-output): "
+                "stopped reading, sent it SIGKILL and reaped it\n", prog_name, max_output);
+        return 3;
+    }
     return EXIT_SUCCESS;
 }

@@ -225,6 +225,7 @@ int main(int argc, char **argv)
 {
     prog_init(argv[0]);
     int phases = 3;                /* bit 0: opposite, bit 1: global */
+    static const char *const order_names[] = { "opposite", "global", "both", NULL };  /* 1, 2, 3 */
     static const struct option opts[] = {
         { "order", required_argument, NULL, 'o' },
         { "detect", required_argument, NULL, 'd' },
@@ -237,16 +238,7 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'o':
-            if (!strcmp(optarg, "opposite"))
-                phases = 1;
-            else if (!strcmp(optarg, "global"))
-                phases = 2;
-            else if (!strcmp(optarg, "both"))
-                phases = 3;
-            else
-                usage_error("--order: '%s' is not one of opposite, global, both", optarg);
-            break;
+        case 'o': phases = 1 + parse_choice("--order", optarg, order_names); break;
         case 'd':
             if (!strcmp(optarg, "timeout") || !strcmp(optarg, "watchdog"))
                 use_watchdog = optarg[0] == 'w';

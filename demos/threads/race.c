@@ -1,7 +1,7 @@
 /* race.c - threads deposit and withdraw on one shared balance, with and without a lock
  *
  * Usage:    race [--lock none|mutex|spin|atomic] [--threads N] [--rounds N] [--window W]
- *                [--interleave] [--trials T]
+ *                [--interleave] [--trials T] [--pin on|off]
  * Observe:  every round, thread i deposits n and then withdraws n (n = 5 for thread 0,
  *           8 for thread 1, 5 + 3i in general), so the balance must end at 0. With
  *           --lock none it usually does not: "balance = balance + n" is three machine
@@ -13,10 +13,14 @@
  *           lost changes can cancel out in the balance; they never cancel in the tally).
  *           mutex, spin and atomic always end at exactly 0 with nothing lost; compare
  *           their time per round.
- * Try:      race --lock none --rounds 1000   (why does a small count often hide the race?)
+ *           Each thread is pinned to a CPU of its own (when there are two or more), so
+ *           the threads really run at the same moment and the race shows on nearly every
+ *           run; --pin off leaves the placement to the scheduler, which may put both
+ *           threads on one CPU, where they take turns and the race mostly hides.
+ * Try:      race --lock none --trials 20     (how often does the balance drift?)
+ *           race --lock none --trials 20 --pin off   (the same, placed by the scheduler)
  *           race --lock none --window 200    (dawdle between load and store: more losses)
  *           race --lock none --interleave --rounds 10   (a forced schedule: the loss is certain)
- *           race --lock none --trials 20     (how often does the balance drift?)
  *           taskset -c 0 build/bin/race --lock none   (one CPU: the threads take turns)
  * Python:   seeds/000, the bank balance, change_it(n) with and without threading.Lock;
  *           the same experiment in Python is bench/peers/race.py
@@ -34,7 +38,7 @@ static const char usage_text[] =
     "race - threads deposit and withdraw on one shared balance, with and without a lock\n"
     "\n"
     "Usage: race [--lock none|mutex|spin|atomic] [--threads N] [--rounds N] [--window W]\n"
-    "            [--interleave] [--trials T]\n"
+    "            [--interleave] [--trials T] [--pin on|off]\n"
     "  --lock none     no protection: updates get lost, the balance drifts (default)\n"
     "  --lock mutex    each change under a pthread mutex (sleeps while it waits)\n"
     "  --lock spin     each change under a pthread spinlock (burns CPU while it waits)\n"
@@ -48,13 +52,17 @@ static const char usage_text[] =
     "                  their number is known in advance; slow, use few rounds\n"
     "  --trials T      run the whole experiment T times and count how often it drifts\n"
     "                  (default 1, at most 10000)\n"
+    "  --pin on        pin thread i to the i-th CPU we may use, so the threads run at the\n"
+    "                  same moment on different CPUs (default; with one CPU it cannot,\n"
+    "                  says so and runs unpinned)\n"
+    "  --pin off       let the scheduler place the threads\n"
     "  --help          this text\n"
     "\n"
     "Prints the final balance and the expected 0, the number of lost updates and the\n"
     "time per round. Exits 0 whatever the balance: a drift is the lesson, not an error.\n";
 
 enum lock_kind { LOCK_NONE, LOCK_MUTEX, LOCK_SPIN, LOCK_ATOMIC };
-static const char *const lock_names[] = { "none", "mutex", "spin", "atomic" };
+static const char *const lock_names[] = { "none", "mutex", "spin", "atomic", NULL };
 
 /* The shared account: the seed's balance, and a tally that every change adds 1 to. The
  * tally is updated exactly like the balance (read, add, write), so a change that is lost
@@ -78,6 +86,7 @@ static int64_t began[64], finished[64];
 static enum lock_kind lock = LOCK_NONE;
 static long nthreads = 2, rounds = 100000, window = 0;
 static int interleave;
+static int pin_cpu[64];                      /* thread i's CPU, or -1: not pinned */
 
 /* Thread i's amount: 5 and 8 for the seed's two threads, then 11, 14, ... */
 static long amount_of(long i)
@@ -111,7 +120,8 @@ static void change_unlocked(long amount)
 
 /* The same change, protected three ways. A lock makes the load-add-store a critical
  * section: one thread at a time. An atomic add does the three steps as one instruction
- * (on x86 `lock xadd`) that no other CPU can split. */
+ * that no other CPU can split: on x86 a lock-prefixed add (`lock add`; the compiler uses
+ * `lock xadd` only when the old value is used, and here it is not). */
 /* [snippet:locked] */
 static void change(long amount)
 {
@@ -188,6 +198,14 @@ static void change_interleaved(long i, long amount, long base, long write_slot)
 static void *worker(void *arg)
 {
     long i = (long)(intptr_t)arg, n = amount_of(i);
+    /* Pinned to a CPU of its own, a thread cannot be moved onto its partner's CPU, where
+     * the two would take turns instead of racing. */
+    if (pin_cpu[i] >= 0) {
+        int s = pin_to_cpu(pin_cpu[i]);
+        if (s != 0)
+            fprintf(stderr, "%s: thread %ld: cannot pin to CPU %d (%s); runs unpinned\n",
+                    prog_name, i, pin_cpu[i], strerror(s));
+    }
     pthread_barrier_wait(&start_line);
     atomic_fetch_add(&on_cpu, 1);
     while (atomic_load(&on_cpu) < nthreads)
@@ -242,18 +260,11 @@ static int64_t run_once(long *balance, long *updates)
     return ns;
 }
 
-static enum lock_kind parse_lock(const char *s)
-{
-    for (size_t k = 0; k < sizeof lock_names / sizeof *lock_names; k++)
-        if (!strcmp(s, lock_names[k]))
-            return (enum lock_kind)k;
-    usage_error("--lock: '%s' is not one of none, mutex, spin, atomic", s);
-}
-
 int main(int argc, char **argv)
 {
     prog_init(argv[0]);
     long trials = 1;
+    int pin = 1;
     static const struct option opts[] = {
         { "lock", required_argument, NULL, 'l' },
         { "threads", required_argument, NULL, 't' },
@@ -261,18 +272,21 @@ int main(int argc, char **argv)
         { "window", required_argument, NULL, 'w' },
         { "interleave", no_argument, NULL, 'i' },
         { "trials", required_argument, NULL, 'T' },
+        { "pin", required_argument, NULL, 'p' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'l': lock = parse_lock(optarg); break;
+        case 'l': lock = (enum lock_kind)parse_choice("--lock", optarg, lock_names); break;
         case 't': nthreads = parse_long("--threads", optarg, 1, 64); break;
         case 'r': rounds = parse_long("--rounds", optarg, 1, 1000000000); break;
         case 'w': window = parse_long("--window", optarg, 0, 1000000); break;
         case 'i': interleave = 1; break;
         case 'T': trials = parse_long("--trials", optarg, 1, 10000); break;
+        case 'p': pin = parse_choice("--pin", optarg, (const char *const[]){ "off", "on", NULL });
+                  break;
         case 'h': usage_exit(usage_text);
         default:  usage_try_help();     /* getopt has said what was wrong */
         }
@@ -294,13 +308,31 @@ int main(int argc, char **argv)
         printf("%s %ld", i ? "," : "", amount_of(i));
     printf("%s\n", nthreads > 4 ? ", ..." : "");
 
+    /* One CPU each when we can; with fewer CPUs than threads they share round-robin. */
+    int ncpus = cpu_count();
+    for (long i = 0; i < nthreads; i++)
+        pin_cpu[i] = pin && ncpus >= 2 ? cpu_id((int)i) : -1;
+    if (pin && ncpus < 2)
+        printf("  cannot pin the threads to separate CPUs: only 1 CPU is available; they run\n"
+               "  unpinned and take turns on it\n");
+    else if (pin) {
+        printf("  pinned: thread i on CPU");
+        for (long i = 0; i < nthreads && i < 4; i++)
+            printf("%s %d", i ? "," : "", pin_cpu[i]);
+        printf("%s%s (--pin off: the scheduler places them)\n", nthreads > 4 ? ", ..." : "",
+               nthreads > ncpus ? ", sharing CPUs round-robin" : "");
+    } else
+        printf("  threads not pinned: the scheduler places them\n");
+
     long expected_updates = 2 * nthreads * rounds;
-    long drifted = 0;
+    long drifted = 0, lossy = 0;
     for (long t = 0; t < trials; t++) {
         long balance, updates;
         int64_t ns = run_once(&balance, &updates);
         if (balance != 0)
             drifted++;
+        if (updates != expected_updates)   /* losses can cancel in the balance, never here */
+            lossy++;
         if (trials > 1)
             printf("trial %ld: ", t + 1);
         printf("balance = %ld (expected 0)%s", balance, trials > 1 ? ", " : "\n");
@@ -312,7 +344,8 @@ int main(int argc, char **argv)
     if (interleave)      /* the forced schedule's outcome, worked out in advance */
         printf("forced schedule predicts: balance = %ld, lost updates = %ld\n",
                rounds * (amount_of(nthreads - 1) - amount_of(0)), rounds * 2 * (nthreads - 1));
-    printf("drifted in %ld of %ld trial%s\n", drifted, trials, trials == 1 ? "" : "s");
+    printf("drifted in %ld of %ld trial%s; updates lost in %ld\n", drifted, trials,
+           trials == 1 ? "" : "s", lossy);
     pthread_spin_destroy(&spin);
     return EXIT_SUCCESS;
 }

@@ -42,28 +42,11 @@ static const char usage_text[] =
 
 #define MAX_COUNTS 32
 
-/* Parse "1,2,8" into counts[]; returns how many. */
-static int parse_counts(const char *s, long *counts)
-{
-    int n = 0;
-    char buf[256];
-    if (strlen(s) >= sizeof buf)
-        usage_error("--tasks: list too long");
-    strcpy(buf, s);
-    for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (n == MAX_COUNTS)
-            usage_error("--tasks: at most %d counts", MAX_COUNTS);
-        counts[n++] = parse_long("--tasks", tok, 1, 4096);
-    }
-    if (n == 0)
-        usage_error("--tasks: give at least one count");
-    return n;
-}
-
 int main(int argc, char **argv)
 {
     prog_init(argv[0]);
     int cpus = cpu_count(), processes = 0, kinds = 3;     /* bit 0: cpu, bit 1: io */
+    static const char *const kind_names[] = { "cpu", "io", "both", NULL };  /* 1, 2, 3 */
     long counts[MAX_COUNTS] = { 1, cpus, 4L * cpus, 64L * cpus };
     int ncounts = 4;
     double seconds = 0.2;
@@ -78,17 +61,9 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'k':
-            if (!strcmp(optarg, "cpu"))
-                kinds = 1;
-            else if (!strcmp(optarg, "io"))
-                kinds = 2;
-            else if (!strcmp(optarg, "both"))
-                kinds = 3;
-            else
-                usage_error("--kind: '%s' is not one of cpu, io, both", optarg);
-            break;
-        case 't': ncounts = parse_counts(optarg, counts); break;
+        case 'k': kinds = 1 + parse_choice("--kind", optarg, kind_names); break;
+        case 't': ncounts = (int)parse_long_list("--tasks", optarg, 1, 4096, counts, MAX_COUNTS);
+                  break;
         case 's': seconds = parse_double("--seconds", optarg, 0.01, 60); break;
         case 'p': processes = 1; break;
         case 'h': usage_exit(usage_text);
