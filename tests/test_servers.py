@@ -9,119 +9,24 @@ import os
 import re
 import resource
 import select
-import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
-from testlib import check, done, program
+from servertest import T, Reader, connect, get, open_fds, start as start_server, stop
+from testlib import check, done
 
 NAME = sys.argv[1]
 WORKERS = {"server_uv_multi": "2", "server_pool": "8", "server_prefork": "8"}
 HEADER_TIMEOUT_MS = 1500
-T = 20                      # seconds any single client waits before the test gives up
 
 
 def start(extra=(), preexec=None):
-    """Start the server, return (process, port, its output) once it has printed its listening line."""
-    args = [program(NAME), "--port", "0", "--header-timeout", str(HEADER_TIMEOUT_MS)]
+    """Start the server with the test's settings (servertest.start)."""
+    args = ["--header-timeout", str(HEADER_TIMEOUT_MS)]
     if NAME in WORKERS:
         args += ["--workers", WORKERS[NAME]]
-    p = subprocess.Popen(args + list(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, preexec_fn=preexec)
-    deadline = time.monotonic() + T
-    out = ""
-    while time.monotonic() < deadline:      # raw reads: no buffer hides a line from select
-        ready, _, _ = select.select([p.stdout], [], [], deadline - time.monotonic())
-        if not ready:
-            break
-        data = os.read(p.stdout.fileno(), 4096).decode()
-        if not data:
-            break
-        out += data
-        m = re.search(r"^listening on 127\.0\.0\.1:(\d+) \(", out, re.M)
-        if m:
-            return p, int(m.group(1)), out
-    p.kill()
-    p.wait()
-    raise RuntimeError(f"{NAME} did not say where it listens: {out!r} {p.stderr.read()!r}")
-
-
-def stop(p):
-    """SIGTERM, then everything it printed; kill if it does not go within T seconds."""
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-    try:
-        out, err = p.communicate(timeout=T)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, err = p.communicate()
-        err += "\n(killed: no exit within the timeout)"
-    return p.returncode, out, err
-
-
-def connect(port):
-    s = socket.create_connection(("127.0.0.1", port), timeout=T)
-    s.settimeout(T)
-    return s
-
-
-class Reader:
-    """Replies from a socket: status, headers (lower-case names), body; None at EOF."""
-    def __init__(self, sock):
-        self.sock, self.buf = sock, b""
-
-    def _more(self):
-        try:
-            data = self.sock.recv(65536)
-        except ConnectionResetError:
-            data = b""
-        self.buf += data
-        return bool(data)
-
-    def reply(self):
-        while b"\r\n\r\n" not in self.buf:
-            if not self._more():
-                return None
-        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ")[1])
-        headers = {}
-        for l in lines[1:]:
-            k, v = l.split(":", 1)
-            headers[k.strip().lower()] = v.strip()
-        n = int(headers.get("content-length", "0"))
-        while len(self.buf) < n:
-            if not self._more():
-                return None
-        body, self.buf = self.buf[:n], self.buf[n:]
-        return status, headers, body.decode("latin-1")
-
-    def at_eof(self):
-        """True when the server has closed (nothing more arrives)."""
-        return not self.buf and not self._more()
-
-
-def get(port, target, headers="", version="1.1"):
-    with connect(port) as s:
-        s.sendall(f"GET {target} HTTP/{version}\r\nHost: t\r\n{headers}\r\n".encode())
-        return Reader(s).reply()
-
-
-def open_fds(pid):
-    """Descriptors held by pid and every process below it (children serve connections)."""
-    total, todo = 0, [pid]
-    while todo:
-        q = todo.pop()
-        try:
-            total += len(os.listdir(f"/proc/{q}/fd"))
-            for task in os.listdir(f"/proc/{q}/task"):
-                with open(f"/proc/{q}/task/{task}/children") as f:
-                    todo += [int(c) for c in f.read().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return total
+    return start_server(NAME, args + list(extra), preexec)
 
 
 def settles_to(pid, baseline, seconds=T):
