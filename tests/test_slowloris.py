@@ -41,7 +41,8 @@ def finish(p, what):
     rc, out, err = stop(p)
     check(rc == 0 and "open now 0 (expected 0)" in out, f"{what}: clean exit, every "
           f"connection closed", f"exit {rc}\n{out[-400:]}\n{err[-800:]}")
-    check("ERROR: AddressSanitizer" not in err and "runtime error" not in err,
+    check("ERROR: AddressSanitizer" not in err and "runtime error" not in err
+          and "ThreadSanitizer" not in err,
           f"{what}: no sanitizer report", err[-1500:])
 
 
