@@ -99,6 +99,23 @@ def get(port, target, headers="", version="1.1"):
         return Reader(s).reply()
 
 
+def outcomes(socks):
+    """Read one reply on each socket (all within T seconds in all), close it, and count
+    the outcomes: {"200": n, "503": n, ... "closed": n, "hung": n}."""
+    counts = {"200": 0, "503": 0, "closed": 0, "hung": 0}
+    deadline = time.monotonic() + T
+    for s in socks:
+        s.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            rep = Reader(s).reply()
+            key = "closed" if rep is None else str(rep[0])
+            counts[key] = counts.get(key, 0) + 1
+        except socket.timeout:
+            counts["hung"] += 1
+        s.close()
+    return counts
+
+
 def open_fds(pid):
     """Descriptors held by pid and every process below it (children serve connections)."""
     total, todo = 0, [pid]

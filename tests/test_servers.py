@@ -13,7 +13,7 @@ import socket
 import sys
 import threading
 import time
-from servertest import T, Reader, connect, get, open_fds, start as start_server, stop
+from servertest import T, Reader, connect, get, open_fds, outcomes, start as start_server, stop
 from testlib import check, done
 
 NAME = sys.argv[1]
@@ -281,20 +281,11 @@ if NAME not in ("server_fork", "server_prefork"):    # those hold connections in
         socks = [connect(port) for _ in range(100)]
         for s in socks:
             s.sendall(b"GET /io?ms=500 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-        outcomes = {"200": 0, "503": 0, "closed": 0, "hung": 0}
-        deadline = time.monotonic() + T
-        for s in socks:
-            s.settimeout(max(0.1, deadline - time.monotonic()))
-            try:
-                rep = Reader(s).reply()
-                outcomes["closed" if rep is None else str(rep[0])] += 1
-            except socket.timeout:
-                outcomes["hung"] += 1
-            s.close()
-        check(outcomes["hung"] == 0 and outcomes["200"] > 0 and
-              outcomes["200"] + outcomes["503"] + outcomes["closed"] == 100,
+        got = outcomes(socks)
+        check(got["hung"] == 0 and got["200"] > 0 and
+              got["200"] + got["503"] + got["closed"] == 100,
               "64 descriptors, 100 clients: each answered 200, 503 or closed, none hangs",
-              str(outcomes))
+              str(got))
         # The server closes its side of those connections as it notices them go; until
         # then it may still be full. Ask until it answers (bounded), as a client would.
         deadline, rep = time.monotonic() + T, None
@@ -308,7 +299,7 @@ if NAME not in ("server_fork", "server_prefork"):    # those hold connections in
         rc, out, err = stop(p)
         check(rc == 0 and "hard limit is 64" in said, "it warned about the low limit, exits 0",
               f"exit {rc}\n{said}{out[-500:]}\n{err[-800:]}")
-        print(f"     (100 clients with 64 descriptors: {outcomes})")
+        print(f"     (100 clients with 64 descriptors: {got})")
     finally:
         if p.poll() is None:
             p.kill()
