@@ -17,8 +17,11 @@
  *               process of this bench, loopback only). The servers run with their
  *               defaults: a 10 s head timeout, and for prefork also its --min-rate, which
  *               cuts such a client off about 1 s after its first byte. A model that gives
- *               each connection a worker of a fixed pool (prefork) is starved once slow
- *               clients outnumber its workers; the rest keep serving.
+ *               each connection a worker of a fixed set (prefork) makes a new good client
+ *               wait about (slow clients ahead / workers) x 1 s for a worker; the other
+ *               models keep serving. wrk keeps its connections open, so one that does
+ *               get a prefork worker keeps it: just past the worker count the figure
+ *               depends on --seconds.
  * Each point starts the server afresh (--port 0, its port read from its first line), runs
  * one measurement and stops it by pid (SIGTERM; SIGKILL after 5 s). wrk runs on the same
  * machine as the server and shares its CPUs: the figures are what this machine does with
