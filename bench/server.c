@@ -466,7 +466,6 @@ static int slow_connect(int port)
     return fd;
 }
 
-/* [snippet:slow] */
 /* In a child of the bench: n connections to 127.0.0.1:port, each sending its next head
  * byte every SLOW_EVERY_MS (spread so that they do not all send at once); one the server
  * closes is replaced by a new one at once. One byte goes to ready_fd when all n have
@@ -517,7 +516,6 @@ static noreturn void slow_clients(int port, long n, int ready_fd)
     }
     _exit(0);
 }
-/* [/snippet:slow] */
 
 /* Start `n` slow clients against port in a child (pid in *pid) and wait until they are
  * all connected (10 s at most). Returns 0, or -1 after saying why. */
