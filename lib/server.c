@@ -276,11 +276,7 @@ int server_answer(int fd, const struct http_request *req, const struct server_op
     }
     if (send_all(fd, reply, http_reply(req, o->name, extra, reply), st) == -1)
         return -1;
-    if (!req->keep_alive) {
-        linger_close(fd, st);
-        return -1;
-    }
-    return 0;
+    return req->keep_alive ? 0 : 1;
 }
 /* [/snippet:answer] */
 
@@ -330,7 +326,10 @@ void server_serve_blocking(int fd, const struct server_opts *o, const struct ser
             if (w != 1)
                 goto done;                  /* header timeout or the server is stopping */
         }
-        if (server_answer(fd, &req, o, st) == -1)
+        int r = server_answer(fd, &req, o, st);
+        if (r == 1)
+            linger_close(fd, st);           /* the reply said close: close politely */
+        if (r != 0)
             goto done;
         len -= req.head_len;                /* keep what came after: a pipelined request */
         memmove(buf, buf + req.head_len, len);

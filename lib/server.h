@@ -135,11 +135,11 @@ int server_wait(int fd, short events, int64_t deadline_ns, const struct server_s
 void server_serve_blocking(int fd, const struct server_opts *o, const struct server_stop *st);
 
 /* Answer one request whose head is already parsed into *req (a head read by someone else,
- * e.g. the pool's poller): count it, do its work (/io waits with server_wait(), /cpu
+ * e.g. the pool's event loop): count it, do its work (/io waits with server_wait(), /cpu
  * computes), send the reply. Returns 0 when the connection may carry the next request
- * (keep-alive), -1 when it must end: the reply said close (the connection was then closed
- * politely with a linger), the client vanished or the server is stopping. Never closes
- * fd: that is the caller's. */
+ * (keep-alive); 1 when the reply said close (the caller should stop sending, drain the
+ * client's input for SERVER_LINGER_MS, then close, so a reset does not destroy the
+ * reply); -1 when the client vanished or the server is stopping. Never closes fd. */
 int server_answer(int fd, const struct http_request *req, const struct server_opts *o,
                   const struct server_stop *st);
 

@@ -48,13 +48,13 @@ static struct server_opts opts;
 static struct server_stop stop = { .stop_fd = -1 };
 
 /* One connection. Exactly one side owns it at a time: the loop (reading a head, idle, or
- * lingering after an error reply) or one worker (answering). The loop keeps the ones it
- * owns on two lists in deadline order, one for heads and one for lingering: within a
- * list every entry got the same timeout, so appending at the tail keeps it sorted and
- * its first entry is always the next to expire - no timer heap needed. */
+ * lingering after a reply that closes) or one worker (answering). The loop keeps the
+ * ones it owns on two lists in deadline order, one for heads and one for lingering:
+ * within a list every entry got the same timeout, so appending at the tail keeps it
+ * sorted and its first entry is always the next to expire - no timer heap needed. */
 struct pconn {
     int fd;
-    int lingering;                      /* an error reply went out; draining, then close */
+    int lingering;                      /* a closing reply went out: drain, then close */
     int64_t deadline;                   /* INT64_MAX: none */
     struct http_parser parser;
     struct http_request req;            /* the complete head a worker will answer */
@@ -95,8 +95,8 @@ static int enqueue(struct pconn *c)
 }
 
 /* A worker answers the request it was given, and any complete pipelined request after it
- * in the buffer; then it gives the connection back to the loop to wait for the next one
- * (or closes it). It never waits for a client to send. */
+ * in the buffer; then it gives the connection back to the loop, to wait for the next head
+ * or, after a reply that closes, to drain and close. It never waits for a client to send. */
 static void *worker(void *arg)
 {
     (void)arg;
@@ -112,18 +112,22 @@ static void *worker(void *arg)
         q.head = (q.head + 1) % QUEUE_CAP, q.count--;
         pthread_mutex_unlock(&q.lock);
 
-        int keep;
+        int r;
         do {
-            keep = server_answer(c->fd, &c->req, &opts, &stop) == 0;
+            r = server_answer(c->fd, &c->req, &opts, &stop);
             c->len -= c->req.head_len;          /* keep what came after it */
             memmove(c->buf, c->buf + c->req.head_len, c->len);
             http_parser_reset(&c->parser);
-        } while (keep && http_parse(&c->parser, c->buf, c->len, &c->req));
-        if (!keep) {
+        } while (r == 0 && http_parse(&c->parser, c->buf, c->len, &c->req));
+        if (r == -1) {                          /* the client is gone, or we are stopping */
             close(c->fd);
             atomic_fetch_add(&server_stats->closed, 1);
             free(c);
             continue;
+        }
+        if (r == 1) {                           /* the reply said close: the loop drains */
+            shutdown(c->fd, SHUT_WR);           /* the input a moment, not this worker */
+            c->lingering = 1;
         }
         pthread_mutex_lock(&q.lock);            /* back to the loop: push, then wake it */
         c->next = q.back;
@@ -178,12 +182,15 @@ static int64_t after_ms(long ms)
     return ms > 0 ? now_ns() + (int64_t)ms * 1000000 : INT64_MAX;
 }
 
-/* The loop owns c again (new, or back from a worker): wait for the next head. The head
- * timeout starts now; it covers an idle keep-alive connection too. */
+/* The loop owns c again (new, or back from a worker): wait for the next head - the head
+ * timeout starts now; it covers an idle keep-alive connection too - or, if c is
+ * lingering, for the client to close. */
 static void start_head(struct pconn *c)
 {
-    c->lingering = 0;
-    list_add(&heads, c, after_ms(opts.header_timeout_ms));
+    if (c->lingering)
+        list_add(&lingering, c, after_ms(SERVER_LINGER_MS));
+    else
+        list_add(&heads, c, after_ms(opts.header_timeout_ms));
     watch(c->fd, c);
 }
 
@@ -292,7 +299,7 @@ static void accept_all(int listen_fd, int64_t *paused_until)
     int fd;
     while ((fd = server_accept(listen_fd)) >= 0) {
         struct pconn *c = xmalloc(sizeof *c);
-        c->fd = fd, c->len = 0;
+        c->fd = fd, c->len = 0, c->lingering = 0;
         http_parser_reset(&c->parser);
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);   /* small replies */
