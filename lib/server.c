@@ -326,10 +326,10 @@ void server_serve_blocking(int fd, const struct server_opts *o, const struct ser
             if (w != 1)
                 goto done;                  /* header timeout or the server is stopping */
         }
-        int r = server_answer(fd, &req, o, st);
-        if (r == 1)
+        int answered = server_answer(fd, &req, o, st);
+        if (answered == 1)
             linger_close(fd, st);           /* the reply said close: close politely */
-        if (r != 0)
+        if (answered != 0)
             goto done;
         len -= req.head_len;                /* keep what came after: a pipelined request */
         memmove(buf, buf + req.head_len, len);

@@ -1,7 +1,8 @@
 /* server.h - what the six servers of the async chapter share besides the protocol
  *
  * Flags:    --port, --bind, --workers, --header-timeout, parsed the same way by every
- *           server (server_parse_args); SERVER_FLAGS_HELP is their --help text.
+ *           server (server_parse_args); SERVER_FLAGS_HELP is their --help text. --min-rate
+ *           only where the model enforces it (server_parse_args_rate).
  * Start-up: server_raise_nofile() lifts the open-file limit to the hard limit (one file
  *           descriptor per connection); server_listen() opens the listening socket;
  *           server_announce() prints the machine-readable "listening on ADDR:PORT" line.
@@ -12,9 +13,11 @@
  * Blocking: server_serve_blocking() runs one connection to its end with blocking-style
  *           code (read, parse, answer, repeat) on a non-blocking socket: every wait is a
  *           ppoll() with a deadline, so a stalled client (slowloris) is dropped after the
- *           header timeout and a slow reader after the write timeout, and every wait also
- *           ends when the server is told to stop. Used by the thread-per-connection, pool,
- *           fork and prefork servers; the libuv servers use lib/uvserve.h instead.
+ *           header timeout (or sooner by the --min-rate check) and a slow reader after the
+ *           write timeout, and every wait also ends when the server is told to stop. Used
+ *           by the thread-per-connection, fork and prefork servers. server_answer() is its
+ *           second half, answering one parsed request: the pool's workers use it alone,
+ *           as its event loop reads the heads. The libuv servers use lib/uvserve.h.
  */
 #ifndef SERVER_H
 #define SERVER_H
