@@ -557,8 +557,16 @@ static int run(const struct bench_point *pt, const struct bench_opts *o, double 
           : SERVER_BENCH == SLOW ? run_wrk(pr.port, GOOD_CONNS, o, values)
                                  : run_wrk(pr.port, (long)pt->x, o, values);
     if (slow > 0) {                     /* its connections close with it */
-        kill(slow, SIGKILL);
-        xwaitpid(slow, NULL, 0);
+        int status;
+        if (xwaitpid(slow, &status, WNOHANG) == slow) {
+            char how[128];
+            fprintf(stderr, "server: the slow clients ended during the run (%s)\n",
+                    describe_status(status, how, sizeof how));
+            r = -1;
+        } else {
+            kill(slow, SIGKILL);
+            xwaitpid(slow, NULL, 0);
+        }
     }
     if (stop_peer(&pr) != 0 && r == 0 && strncmp(pt->variant, "nginx_", 6) != 0) {
         fprintf(stderr, "server: %s did not exit cleanly\n", pt->variant);
