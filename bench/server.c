@@ -1,6 +1,6 @@
 /* server.c (bench) - the six HTTP servers of demos/async (and nginx) under load
  *
- * One source, three benches (bench/CMakeLists.txt builds it three times with SERVER_BENCH):
+ * One source, four benches (bench/CMakeLists.txt builds it four times with SERVER_BENCH):
  *   server      req/s, p50 and p99 latency against concurrent connections for `GET /`:
  *               every server and nginx (1 worker, and one per CPU), wrk as the load.
  *   server_io   the same for `GET /io?ms=10`: every request waits 10 ms, so at most
@@ -10,6 +10,18 @@
  *   server_mem  memory (PSS summed over the server's processes, MiB) holding 1, 1 000
  *               (and in full mode 10 000) idle keep-alive connections, each opened by this
  *               bench and used for one request first.
+ *   slowloris   req/s of good clients (wrk, 8 keep-alive connections, `GET /`) beside
+ *               0, 10, 50, 200, 500 slow clients: each sends one more byte of a request
+ *               head that never ends every 2 s and reconnects at once when the server
+ *               closes it, as the real slowloris does (slow_clients() below, a child
+ *               process of this bench, loopback only). The servers run with their
+ *               defaults: a 10 s head timeout, and for prefork also its --min-rate, which
+ *               cuts such a client off about 1 s after its first byte. A model that gives
+ *               each connection a worker of a fixed set (prefork) makes a new good client
+ *               wait about (slow clients ahead / workers) x 1 s for a worker; the other
+ *               models keep serving. wrk keeps its connections open, so one that does
+ *               get a prefork worker keeps it: just past the worker count the figure
+ *               depends on --seconds.
  * Each point starts the server afresh (--port 0, its port read from its first line), runs
  * one measurement and stops it by pid (SIGTERM; SIGKILL after 5 s). wrk runs on the same
  * machine as the server and shares its CPUs: the figures are what this machine does with
@@ -41,9 +53,15 @@
 #define ROOT 0              /* SERVER_BENCH: which of the three benches this build is */
 #define IO 1
 #define MEM 2
+#define SLOW 3
 #ifndef SERVER_BENCH
 #define SERVER_BENCH ROOT
 #endif
+
+#define SLOW_MAX 5000        /* slow clients at most (each is a descriptor here) */
+#define SLOW_EVERY_MS 2000   /* one byte per slow client this often */
+#define SLOW_LIFE_S 600      /* a slow-client process ends itself after this, whatever */
+#define GOOD_CONNS 8         /* wrk's connections beside the slow clients */
 
 static const char *peers_dir = PEERS_DIR;   /* --peers */
 static long seconds = -1;                   /* --seconds for wrk; 1 quick, 3 full */
@@ -59,7 +77,8 @@ static int flag(const char *name, const char *value)
     else if (!strcmp(name, "--peers"))
         peers_dir = value;
     else if (!strcmp(name, "--connections"))
-        only_x = parse_long(name, value, 1, 100000);
+        only_x = SERVER_BENCH == SLOW ? parse_long(name, value, 0, SLOW_MAX)
+                                      : parse_long(name, value, 1, 100000);
     else
         return 0;
     return 1;
@@ -73,9 +92,12 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
 {
     static const long load_quick[] = { 8, 64 }, load_full[] = { 1, 16, 64, 256, 1024 };
     static const long idle_quick[] = { 1, 1000 }, idle_full[] = { 1, 1000, 10000 };
+    static const long slow[] = { 0, 10, 50, 200, 500 };         /* quick: one repeat */
     const long *xs = SERVER_BENCH == MEM ? (o->full ? idle_full : idle_quick)
-                                         : (o->full ? load_full : load_quick);
-    size_t nx = SERVER_BENCH == MEM ? (o->full ? 3 : 2) : (o->full ? 5 : 2);
+                   : SERVER_BENCH == SLOW ? slow
+                                          : (o->full ? load_full : load_quick);
+    size_t nx = SERVER_BENCH == MEM ? (o->full ? 3 : 2)
+              : SERVER_BENCH == SLOW ? 5 : (o->full ? 5 : 2);
     const char *vs[NMODELS + 2];
     size_t nv = 0;
     for (size_t i = 0; i < NMODELS; i++)
@@ -85,7 +107,7 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
         vs[nv++] = "nginx_1w";              /* nginx has no /io: it is the peer for / only */
     if (SERVER_BENCH == ROOT && cpu_count() > 1)
         vs[nv++] = nginx_n;
-    if (only_x > 0)
+    if (only_x >= 0)
         xs = &only_x, nx = 1;
     size_t n = 0;
     for (size_t v = 0; v < nv; v++)
@@ -423,14 +445,131 @@ static int hold_idle(struct peer *pr, long n, double *values)
     return 0;
 }
 
+/* ---- slow clients: slowloris ------------------------------------------------------------ */
+
+/* Byte k of a request head that never ends: a request line, then one header line after
+ * another. */
+static char endless_head(long k)
+{
+    static const char start[] = "GET / HTTP/1.1\r\nHost: bench\r\n", more[] = "X-Slow: 1\r\n";
+    long n = (long)sizeof start - 1;
+    return k < n ? start[k] : more[(k - n) % ((long)sizeof more - 1)];
+}
+
+static int slow_connect(int port)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1)
+        die_child_errno("socket");
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == -1 && errno != EINPROGRESS)
+        die_child_errno("connect");
+    return fd;
+}
+
+/* In a child of the bench: n connections to 127.0.0.1:port, each sending its next head
+ * byte every SLOW_EVERY_MS (spread so that they do not all send at once); one the server
+ * closes is replaced by a new one at once. One byte goes to ready_fd when all n have
+ * connected and sent a first byte. Runs until killed (and dies with the bench), or
+ * SLOW_LIFE_S at most. */
+static noreturn void slow_clients(int port, long n, int ready_fd)
+{
+    struct pollfd *p = xcalloc((size_t)n, sizeof *p);
+    long *sent = xcalloc((size_t)n, sizeof *sent);
+    int64_t *next = xcalloc((size_t)n, sizeof *next), start = now_ns();
+    int64_t every = (int64_t)SLOW_EVERY_MS * 1000000;
+    long started = 0;
+    for (long i = 0; i < n; i++) {
+        p[i] = (struct pollfd){ .fd = slow_connect(port), .events = POLLOUT };
+        next[i] = start + every * i / n;
+    }
+    while (now_ns() - start < (int64_t)SLOW_LIFE_S * 1000000000) {
+        int64_t now = now_ns(), wake = now + every;
+        for (long i = 0; i < n; i++) {
+            if (p[i].events == POLLIN && next[i] <= now) {      /* connected: drip */
+                char c = endless_head(sent[i]);
+                if (send(p[i].fd, &c, 1, MSG_NOSIGNAL) == 1)
+                    sent[i]++;
+                next[i] += every;
+            }
+            if (p[i].events == POLLIN && next[i] < wake)
+                wake = next[i];
+        }
+        if (poll(p, (nfds_t)n, (int)((wake - now) / 1000000 + 1)) == -1 && errno != EINTR)
+            die_child_errno("poll");
+        for (long i = 0; i < n; i++) {
+            char sink[512];
+            if (!p[i].revents)
+                continue;
+            if (p[i].events == POLLOUT && !(p[i].revents & (POLLERR | POLLHUP))) {
+                p[i].events = POLLIN;                  /* connected: first byte at once */
+                next[i] = now_ns();
+                sent[i] = 0;
+                if (++started == n && write(ready_fd, "r", 1) != 1)
+                    die_child_errno("write");
+            } else if (p[i].events == POLLIN && recv(p[i].fd, sink, sizeof sink, 0) > 0) {
+                continue;                               /* a 408 on its way: read on */
+            } else {                                    /* closed by the server: again */
+                close(p[i].fd);
+                p[i] = (struct pollfd){ .fd = slow_connect(port), .events = POLLOUT };
+            }
+        }
+    }
+    _exit(0);
+}
+
+/* Start `n` slow clients against port in a child (pid in *pid) and wait until they are
+ * all connected (10 s at most). Returns 0, or -1 after saying why. */
+static int start_slow(int port, long n, pid_t *pid)
+{
+    int fds[2];
+    xpipe(fds);
+    pid_t bench = getpid();
+    *pid = xfork();
+    if (*pid == 0) {
+        die_with_parent(bench);
+        close(fds[0]);
+        slow_clients(port, n, fds[1]);
+    }
+    close(fds[1]);
+    struct pollfd p = { .fd = fds[0], .events = POLLIN };
+    char c;
+    int ok = poll(&p, 1, 10000) == 1 && read(fds[0], &c, 1) == 1;
+    close(fds[0]);
+    if (!ok)
+        fprintf(stderr, "server: %ld slow clients did not all connect in 10 s\n", n);
+    return ok ? 0 : -1;
+}
+
 static int run(const struct bench_point *pt, const struct bench_opts *o, double *values)
 {
     struct peer pr;
     int s = start_peer(pt->variant, &pr);
     if (s != 0)
         return s;
+    pid_t slow = 0;
+    if (SERVER_BENCH == SLOW && pt->x > 0 && start_slow(pr.port, (long)pt->x, &slow) == -1) {
+        kill(slow, SIGKILL);
+        xwaitpid(slow, NULL, 0);
+        stop_peer(&pr);
+        return -1;
+    }
     int r = SERVER_BENCH == MEM ? hold_idle(&pr, (long)pt->x, values)
-                                : run_wrk(pr.port, (long)pt->x, o, values);
+          : SERVER_BENCH == SLOW ? run_wrk(pr.port, GOOD_CONNS, o, values)
+                                 : run_wrk(pr.port, (long)pt->x, o, values);
+    if (slow > 0) {                     /* its connections close with it */
+        int status;
+        if (xwaitpid(slow, &status, WNOHANG) == slow) {
+            char how[128];
+            fprintf(stderr, "server: the slow clients ended during the run (%s)\n",
+                    describe_status(status, how, sizeof how));
+            r = -1;
+        } else {
+            kill(slow, SIGKILL);
+            xwaitpid(slow, NULL, 0);
+        }
+    }
     if (stop_peer(&pr) != 0 && r == 0 && strncmp(pt->variant, "nginx_", 6) != 0) {
         fprintf(stderr, "server: %s did not exit cleanly\n", pt->variant);
         r = -1;
@@ -439,7 +578,19 @@ static int run(const struct bench_point *pt, const struct bench_opts *o, double 
 }
 
 static const struct bench_def def = {
-#if SERVER_BENCH == MEM
+#if SERVER_BENCH == SLOW
+    .name = "slowloris",
+    .usage =
+        "slowloris (bench) - req/s of 8 good keep-alive clients (wrk, GET /) beside 0, 10,\n"
+        "                    50, 200, 500 slow clients that send a header byte every 2 s\n"
+        "                    and reconnect when cut off; every server and nginx\n"
+        "\n"
+        "Usage: bench_slowloris [--seconds S] [--connections N] [--peers DIR] [common flags]\n"
+        "  --seconds S      how long wrk runs per point (default 1 quick, 3 full)\n"
+        "  --connections N  measure only N slow clients (0 to 5000)\n"
+        "  --peers DIR      where nginx.conf is (default: the source tree's bench/peers)\n",
+    .default_repeats_quick = 1,             /* 35 points: keep quick mode short */
+#elif SERVER_BENCH == MEM
     .name = "server_mem",
     .usage =
         "server_mem (bench) - memory (PSS, MiB) of each server holding 1, 1000 (full:\n"
@@ -450,8 +601,7 @@ static const struct bench_def def = {
         "  --peers DIR      where nginx.conf is (default: the source tree's bench/peers)\n",
     .metrics = { { "pss_mb", "MiB" }, { "answered", "connections" } },
     .nmetrics = 2,
-#else
-#if SERVER_BENCH == IO
+#elif SERVER_BENCH == IO
     .name = "server_io",
     .usage =
         "server_io (bench) - req/s, p50 and p99 for GET /io?ms=10 against concurrent\n"
@@ -471,11 +621,14 @@ static const struct bench_def def = {
         "  --connections N  measure only N concurrent connections\n"
         "  --peers DIR      where nginx.conf is (default: the source tree's bench/peers)\n",
 #endif
+#if SERVER_BENCH != MEM
     .metrics = { { "rps", "req/s" }, { "p50_ms", "ms" }, { "p99_ms", "ms" },
                  { "errors", "count" } },
     .nmetrics = 4,
 #endif
+#if SERVER_BENCH != SLOW
     .default_repeats_quick = 3,
+#endif
     .default_repeats_full = 3,
     .default_warmup = 0,
     .flag = flag,

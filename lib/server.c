@@ -26,18 +26,21 @@ static int spare_fd = -1;           /* kept open to be given up when accept() hi
 static atomic_int spare_out;        /* 1 from giving the spare up until it is back */
 static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void server_parse_args(int argc, char **argv, struct server_opts *o, const char *usage,
-                       int default_workers)
+void server_parse_args_rate(int argc, char **argv, struct server_opts *o, const char *usage,
+                            int default_workers, long default_min_rate)
 {
     prog_init(argv[0]);
     *o = (struct server_opts){ .name = prog_name, .bind = "127.0.0.1", .port = 8080,
-                               .workers = default_workers, .header_timeout_ms = 10000 };
-    static const struct option opts[] = {
+                               .workers = default_workers, .header_timeout_ms = 10000,
+                               .min_rate = default_min_rate };
+    /* --min-rate is last: a model that does not take it ends the table there (NULL name). */
+    const struct option opts[] = {
         { "port", required_argument, NULL, 'p' },
         { "bind", required_argument, NULL, 'b' },
         { "workers", required_argument, NULL, 'w' },
         { "header-timeout", required_argument, NULL, 't' },
         { "help", no_argument, NULL, 'h' },
+        { default_min_rate >= 0 ? "min-rate" : NULL, required_argument, NULL, 'r' },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -58,12 +61,21 @@ void server_parse_args(int argc, char **argv, struct server_opts *o, const char 
         case 't':
             o->header_timeout_ms = parse_long("--header-timeout", optarg, 0, 3600000);
             break;
+        case 'r': o->min_rate = parse_long("--min-rate", optarg, 0, 1000000000); break;
         case 'h': usage_exit(usage);
         default:  usage_try_help();
         }
     }
     if (optind < argc)
         usage_error("unexpected argument '%s'", argv[optind]);
+    if (o->min_rate < 0)
+        o->min_rate = 0;                    /* not offered: no rate check */
+}
+
+void server_parse_args(int argc, char **argv, struct server_opts *o, const char *usage,
+                       int default_workers)
+{
+    server_parse_args_rate(argc, argv, o, usage, default_workers, -1);
 }
 
 void server_raise_nofile(void)
@@ -275,6 +287,35 @@ static void linger_close(int fd, const struct server_stop *st)
     }
 }
 
+/* [snippet:answer] */
+int server_answer(int fd, const struct http_request *req, const struct server_opts *o,
+                  const struct server_stop *st)
+{
+    char reply[HTTP_REPLY_MAX];
+    atomic_fetch_add(&server_stats->requests, 1);
+    uint64_t extra = 0;
+    if (req->status == 0 && req->route == HTTP_IO) {
+        if (server_wait(-1, 0, now_ns() + req->arg * 1000000, st) == -1)
+            return -1;                      /* simulated IO: this thread just sleeps */
+    } else if (req->status == 0 && req->route == HTTP_CPU) {
+        extra = http_cpu_work(req->arg);
+    }
+    if (send_all(fd, reply, http_reply(req, o->name, extra, reply), st) == -1)
+        return -1;
+    return req->keep_alive ? 0 : 1;
+}
+/* [/snippet:answer] */
+
+/* When a head that started at `first` with `got` bytes so far falls below the minimum
+ * rate: each byte buys 1/min_rate s on top of the grace (mod_reqtimeout's MinRate). */
+static int64_t rate_deadline(const struct server_opts *o, int64_t first, size_t got)
+{
+    if (o->min_rate <= 0 || got == 0)
+        return INT64_MAX;
+    return first + (int64_t)SERVER_RATE_GRACE_MS * 1000000 +
+           (int64_t)got * 1000000000 / o->min_rate;
+}
+
 /* [snippet:blocking] */
 void server_serve_blocking(int fd, const struct server_opts *o, const struct server_stop *st)
 {
@@ -284,20 +325,25 @@ void server_serve_blocking(int fd, const struct server_opts *o, const struct ser
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);   /* small replies, now */
     for (;;) {
         /* Read until one request head is complete. The deadline is for the whole head,
-         * not for each read: a client dripping a byte a second is still cut off. */
+         * not for each read: a client dripping a byte a second is still cut off. The
+         * rate check (--min-rate) cuts it off sooner: it must keep bytes coming. */
         struct http_parser p;
         struct http_request req;
         http_parser_reset(&p);
         int64_t deadline = deadline_after_ms(o->header_timeout_ms);
+        int64_t first = len > 0 ? now_ns() : 0;     /* when the head's first byte came */
         while (!http_parse(&p, buf, len, &req)) {
             ssize_t r = recv(fd, buf + len, sizeof buf - len, 0);
             if (r > 0) {
+                if (len == 0)
+                    first = now_ns();
                 len += (size_t)r;
                 continue;
             }
             if (r == 0 || (errno != EAGAIN && errno != EINTR))
                 goto done;                  /* the client closed or vanished */
-            int w = server_wait(fd, POLLIN, deadline, st);
+            int64_t rate = rate_deadline(o, first, len);
+            int w = server_wait(fd, POLLIN, rate < deadline ? rate : deadline, st);
             if (w == 0 && len > 0) {        /* slowloris: a partial head, then silence */
                 req = (struct http_request){ .status = 408 };
                 send_all(fd, reply, http_reply(&req, o->name, 0, reply), st);
@@ -306,20 +352,11 @@ void server_serve_blocking(int fd, const struct server_opts *o, const struct ser
             if (w != 1)
                 goto done;                  /* header timeout or the server is stopping */
         }
-        atomic_fetch_add(&server_stats->requests, 1);
-        uint64_t extra = 0;
-        if (req.status == 0 && req.route == HTTP_IO) {
-            if (server_wait(-1, 0, now_ns() + req.arg * 1000000, st) == -1)
-                goto done;                  /* simulated IO: this thread just sleeps */
-        } else if (req.status == 0 && req.route == HTTP_CPU) {
-            extra = http_cpu_work(req.arg);
-        }
-        if (send_all(fd, reply, http_reply(&req, o->name, extra, reply), st) == -1)
+        int answered = server_answer(fd, &req, o, st);
+        if (answered == 1)
+            linger_close(fd, st);           /* the reply said close: close politely */
+        if (answered != 0)
             goto done;
-        if (!req.keep_alive) {
-            linger_close(fd, st);
-            goto done;
-        }
         len -= req.head_len;                /* keep what came after: a pipelined request */
         memmove(buf, buf + req.head_len, len);
     }

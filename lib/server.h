@@ -1,7 +1,8 @@
 /* server.h - what the six servers of the async chapter share besides the protocol
  *
  * Flags:    --port, --bind, --workers, --header-timeout, parsed the same way by every
- *           server (server_parse_args); SERVER_FLAGS_HELP is their --help text.
+ *           server (server_parse_args); SERVER_FLAGS_HELP is their --help text. --min-rate
+ *           only where the model enforces it (server_parse_args_rate).
  * Start-up: server_raise_nofile() lifts the open-file limit to the hard limit (one file
  *           descriptor per connection); server_listen() opens the listening socket;
  *           server_announce() prints the machine-readable "listening on ADDR:PORT" line.
@@ -12,9 +13,11 @@
  * Blocking: server_serve_blocking() runs one connection to its end with blocking-style
  *           code (read, parse, answer, repeat) on a non-blocking socket: every wait is a
  *           ppoll() with a deadline, so a stalled client (slowloris) is dropped after the
- *           header timeout and a slow reader after the write timeout, and every wait also
- *           ends when the server is told to stop. Used by the thread-per-connection, pool,
- *           fork and prefork servers; the libuv servers use lib/uvserve.h instead.
+ *           header timeout (or sooner by the --min-rate check) and a slow reader after the
+ *           write timeout, and every wait also ends when the server is told to stop. Used
+ *           by the thread-per-connection, fork and prefork servers. server_answer() is its
+ *           second half, answering one parsed request: the pool's workers use it alone,
+ *           as its event loop reads the heads. The libuv servers use lib/uvserve.h.
  */
 #ifndef SERVER_H
 #define SERVER_H
@@ -24,6 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+struct http_request;
 
 #define SERVER_FLAGS_HELP \
     "  --port P            TCP port (default 8080; 0: let the kernel pick one)\n" \
@@ -43,6 +48,7 @@ struct server_opts {
     int port;                   /* --port */
     int workers;                /* --workers: loops, threads or processes, by server */
     long header_timeout_ms;     /* --header-timeout; 0 means no limit */
+    long min_rate;              /* --min-rate, bytes/s a started head must keep up; 0: off */
 };
 
 /* Counters every model updates; in MAP_SHARED memory so forked children count too. */
@@ -55,6 +61,19 @@ extern struct server_stats *server_stats;
  * --help with `usage` (which should include SERVER_FLAGS_HELP). Exits 2 on a bad flag. */
 void server_parse_args(int argc, char **argv, struct server_opts *o, const char *usage,
                        int default_workers);
+
+/* The same, and also --min-rate B (SERVER_MIN_RATE_HELP) with B = default_min_rate unless
+ * given: for a model whose worker a slow client holds (server_serve_blocking() enforces
+ * it). Models that cannot enforce it call server_parse_args(), which refuses the flag. */
+void server_parse_args_rate(int argc, char **argv, struct server_opts *o, const char *usage,
+                            int default_workers, long default_min_rate);
+
+#define SERVER_MIN_RATE_HELP \
+    "  --min-rate B        once a request head has started, it must keep arriving at B\n" \
+    "                      bytes/s on average after a grace of 1 s, or the connection is\n" \
+    "                      answered 408 and closed (Apache's mod_reqtimeout MinRate;\n" \
+    "                      0: no rate check, only --header-timeout)\n"
+#define SERVER_RATE_GRACE_MS 1000       /* the head's first second is never judged */
 
 /* Set stdout to line buffering (lines reach a pipe at once, and children forked later do
  * not inherit unflushed text), ignore SIGPIPE (a vanished client makes write() fail with
@@ -114,8 +133,19 @@ void server_stop_threads(const struct server_stop *st);
 int server_wait(int fd, short events, int64_t deadline_ns, const struct server_stop *st);
 
 /* Serve connection fd to its end and close it: requests in a loop until the client
- * closes, an error reply, a timeout or a stop. /io waits with server_wait(). */
+ * closes, an error reply, a timeout or a stop. /io waits with server_wait(). A head must
+ * be complete within o->header_timeout_ms and, once its first byte is in, keep up
+ * o->min_rate bytes/s (after SERVER_RATE_GRACE_MS); else 408 and close. */
 void server_serve_blocking(int fd, const struct server_opts *o, const struct server_stop *st);
+
+/* Answer one request whose head is already parsed into *req (a head read by someone else,
+ * e.g. the pool's event loop): count it, do its work (/io waits with server_wait(), /cpu
+ * computes), send the reply. Returns 0 when the connection may carry the next request
+ * (keep-alive); 1 when the reply said close (the caller should stop sending, drain the
+ * client's input for SERVER_LINGER_MS, then close, so a reset does not destroy the
+ * reply); -1 when the client vanished or the server is stopping. Never closes fd. */
+int server_answer(int fd, const struct http_request *req, const struct server_opts *o,
+                  const struct server_stop *st);
 
 /* "stats: accepted A, closed C, open now A-C (expected 0), requests R, refused F". */
 void server_print_stats(void);

@@ -20,6 +20,7 @@ TINY = {
     "server": ["--variant", "server_uv", "--connections", "4", "--seconds", "1"],
     "server_io": ["--variant", "server_threads", "--connections", "4", "--seconds", "1"],
     "server_mem": ["--variant", "server_uv", "--connections", "10"],
+    "slowloris": ["--variant", "server_pool", "--connections", "10", "--seconds", "1"],
 }
 # Units of measured times and rates: these must be strictly positive (counts may be 0).
 POSITIVE_UNITS = ("ns", "MiB/s")

@@ -41,7 +41,8 @@ with tempfile.TemporaryDirectory() as tmp:
     check("reached" in md, "report.md has the spin reading computed from the data", md)
     for words, chart in (("coroutine switch costs", "ctxswitch"), ("KiB per task", "ctxswitch-wss"),
                          ("pthread_create+join", "create"), ("Split across two CPUs", "ipc-latency"),
-                         ("fastest stream", "ipc-bandwidth"), ("the GIL", "timeline")):
+                         ("fastest stream", "ipc-bandwidth"), ("the GIL", "timeline"),
+                         ("as a share of its own without them", "slowloris")):
         check(words in md, f"report.md has the {chart} reading", words)
     # A cross-CPU hand-off costs what this machine's idle CPUs take to wake (a halted vCPU
     # is slow): the report says whose figure it is.

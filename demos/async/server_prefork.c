@@ -1,11 +1,19 @@
 /* server_prefork.c - the HTTP service on N processes forked in advance, sharing one socket
  *
  * Usage:    server_prefork [--workers N] [--port P] [--bind ADDR] [--header-timeout MS]
+ *                          [--min-rate B]
  * Observe:  the parent opens the listening socket, forks N workers and then only watches
  *           them. Every worker inherited the same listening socket and takes connections
  *           from it itself, one at a time, serving each to its end with the same blocking
  *           code as server_threads. A worker that dies is replaced. With more clients than
  *           workers, the extra ones wait in the kernel's accept queue.
+ * Slow:     a client that sends its head slowly holds a worker all that time, so this
+ *           model limits it twice (Apache's mod_reqtimeout): the whole head within
+ *           --header-timeout, and once it has started at least --min-rate bytes/s (after
+ *           1 s of grace). That bounds how long ONE slow client holds a worker (about a
+ *           second for a byte every 2 s), not how many: slowloris clients that reconnect
+ *           as soon as they are cut off, more of them than workers, keep the accept queue
+ *           full of themselves and good clients wait behind them (bench `slowloris`).
  * Costs:    N processes, paid once; a connection holds its worker as long as it stays
  *           open (N keep-alive clients fill the server). Every idle worker waits in poll()
  *           on the one socket, so a new connection wakes all of them and all but one find
@@ -30,8 +38,13 @@ static const char usage_text[] =
     "server_prefork - the HTTP service on N processes forked up front, sharing one socket\n"
     "\n"
     "Usage: server_prefork [--workers N] [--port P] [--bind ADDR] [--header-timeout MS]\n"
+    "                      [--min-rate B]\n"
     "  --workers N         worker processes (default 32)\n"
+    SERVER_MIN_RATE_HELP
+    "                      (default 100)\n"
     SERVER_FLAGS_HELP;
+
+#define DEFAULT_MIN_RATE 100    /* bytes/s: any real client sends its head in one packet */
 
 /* [snippet:worker] */
 /* A worker: wait for the shared socket to become readable, try to take a connection
@@ -63,7 +76,7 @@ static pid_t start_worker(int listen_fd, int sig_fd, const struct server_opts *o
 int main(int argc, char **argv)
 {
     struct server_opts o;
-    server_parse_args(argc, argv, &o, usage_text, 32);
+    server_parse_args_rate(argc, argv, &o, usage_text, 32, DEFAULT_MIN_RATE);
     server_init();
     int sig_fd = server_signalfd(1);
     int port, listen_fd = server_listen(&o, o.port, 0, &port);
