@@ -271,7 +271,7 @@ int main(int argc, char **argv)
     for (long k = 0; k < nworkers; k++) {
         pids[k] = xfork();
         if (pids[k] == 0) {
-            die_with_parent(parent);
+            end_with_parent(parent, SIGKILL);
             worker_main(h, ctl, (uint32_t)k, max_ops, kill_at);
         }
     }
