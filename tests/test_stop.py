@@ -85,7 +85,7 @@ CASES = {
     "queue-mq": ("queue", ["--via", "mq", "--records", "2000000"], kids(4)),
     "shared_heap": ("shared_heap", ["--workers", "2", "--records", "1000", "--seconds", "60"],
                     kids(2)),
-    "crash": ("crash", ["--workers", "process", "--tasks", "3", "--bad", "0", "--ms", "60000"],
+    "crash": ("crash", ["--workers", "process", "--tasks", "3", "--bad", "0", "--ms", "10000"],
               kids(2)),
     "spin": ("spin", ["--processes", "2", "--seconds", "30"], kids(2)),
     "switching": ("switching", ["--processes", "--kind", "cpu", "--tasks", "2",
