@@ -1,6 +1,7 @@
 /* harness.c - flags, repeats, statistics and output for every bench (contract in harness.h) */
 #include "core.h"
 #include "harness.h"
+#include "shared.h"
 
 #ifndef PEERS_DIR
 #define PEERS_DIR "bench/peers"
@@ -9,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,8 +414,10 @@ void bench_peer_start(struct bench_peer *peer, int kind, int placement,
         return;
     }
     fflush(NULL);                 /* nothing buffered is written twice */
+    pid_t parent = getpid();
     peer->pid = xfork();
     if (peer->pid == 0) {
+        end_with_parent(parent, SIGKILL);      /* a killed bench leaves no partner behind */
         int s = bench_pin(placement, 1);
         if (s != 0) {
             errno = s;

@@ -99,9 +99,9 @@ CASES = {
     "bench_switching": ("bench_switching", ["--variant", "cpu-processes", "--seconds", "30"]
                         + BENCH, kids(1)),
     "bench_ctxswitch": ("bench_ctxswitch", ["--variant", "pipe-processes/unpinned",
-                                            "--rounds", "100000000"] + BENCH, kids(1)),
+                                            "--rounds", "3000000"] + BENCH, kids(1)),
     "bench_ipc": ("bench_ipc", ["--variant", "pipe-processes/unpinned",
-                                "--rounds", "100000000"] + BENCH, kids(1)),
+                                "--rounds", "3000000"] + BENCH, kids(1)),
     "bench_heap": ("bench_heap", ["--variant", "c-shm", "--seconds", "30"] + BENCH,
                    kids(1)),
     "bench_pool": ("bench_pool", ["--variant", "c-processes", "--seconds", "30"] + BENCH,
