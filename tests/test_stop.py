@@ -106,6 +106,13 @@ CASES = {
                    kids(1)),
     "bench_pool": ("bench_pool", ["--variant", "c-processes", "--seconds", "30"] + BENCH,
                    kids(1)),
+    # The Python peers: the bench runs python3, which starts processes of its own.
+    "bench_heap-py": ("bench_heap", ["--variant", "py-manager", "--seconds", "30"] + BENCH,
+                      kids(3)),
+    "bench_pool-py": ("bench_pool", ["--variant", "py-apply-async", "--seconds", "30"]
+                      + BENCH, kids(3)),
+    "bench_spin-py": ("bench_spin", ["--variant", "py-processes", "--seconds", "30"] + BENCH,
+                      kids(2)),
 }
 
 check(become_subreaper(), "the test can adopt orphans (PR_SET_CHILD_SUBREAPER)")
