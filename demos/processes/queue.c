@@ -376,10 +376,19 @@ int main(int argc, char **argv)
      * SA_RESTART: a parent blocked sending a sentinel must wake up and stop. (Installed
      * after the forks: the children keep the default action. A signal that comes sooner
      * kills the parent outright, and end_with_parent() takes the children with it.) */
-    struct sigaction sa = { .sa_handler = on_stop };
+    /* A signal we were started with ignored (a `&` job of a shell without job control,
+     * nohup) stays ignored, by us and by the children that inherited that: the old Unix
+     * rule. Catching it anyway would forward it to children that ignore it and wait for
+     * them forever. */
+    struct sigaction sa = { .sa_handler = on_stop }, old;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
-        die_errno("sigaction");
+    const int stops[] = { SIGINT, SIGTERM };
+    for (int k = 0; k < 2; k++) {
+        if (sigaction(stops[k], NULL, &old) == -1)
+            die_errno("sigaction");
+        if (old.sa_handler != SIG_IGN && sigaction(stops[k], &sa, NULL) == -1)
+            die_errno("sigaction");
+    }
 
     /* [snippet:shutdown] */
     /* Wait until every writer is done: then every record is in the queue, ahead of
