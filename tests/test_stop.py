@@ -75,9 +75,10 @@ def no_ipc_names(pid):
 
 
 BENCH = ["--repeat", "1", "--warmup", "0"]
-# name: (program, arguments, a factory for the readiness check of one run)
+# name: (program, arguments, a factory for the readiness check of one run). Children work
+# for longer than the 10 s a survivor is given to disappear.
 CASES = {
-    "spawn": ("spawn", ["--children", "3", "--ms", "10000"], kids(3)),
+    "spawn": ("spawn", ["--children", "10", "--ms", "10000"], kids(10)),
     "pool": ("pool", ["--workers", "2", "--tasks", "50", "--ms", "5000", "--seed", "1"],
              kids(2)),
     "subprocess": ("subprocess", ["--", "sleep", "60"], kids(1)),
@@ -87,9 +88,9 @@ CASES = {
                     kids(2)),
     "crash": ("crash", ["--workers", "process", "--tasks", "3", "--bad", "0", "--ms", "10000"],
               kids(2)),
-    "spin": ("spin", ["--processes", "2", "--seconds", "30"], kids(2)),
+    "spin": ("spin", ["--processes", "2", "--seconds", "3600"], kids(2)),
     "switching": ("switching", ["--processes", "--kind", "cpu", "--tasks", "2",
-                                "--seconds", "30"], kids(2)),
+                                "--seconds", "60"], kids(2)),
     "server_fork": ("server_fork", ["--port", "0"], lambda: Server(1, connect=True)),
     "server_prefork": ("server_prefork", ["--port", "0", "--workers", "2"],
                        lambda: Server(2)),

@@ -149,12 +149,13 @@ def reap_orphans():
             return
 
 
-def signal_parent_alone(args, sig, ready, deadline=30):
+def signal_parent_alone(args, sig, ready, deadline=30, linger=10):
     """Start args in a session of its own, wait until ready(pid, output_so_far) is true
     (polled, bounded by `deadline` seconds: a hang guard, not a timing), send `sig` to
     the parent ALONE (what kill -INT PID does, unlike Ctrl-C, which signals the whole
-    foreground group), and wait for the parent to end and for every process of its
-    session to be gone. Returns (returncode or None if it hung, output, survivors, was
+    foreground group), and wait for the parent to end and then, at most `linger` seconds,
+    for every process of its session to be gone (the program's children must work longer
+    than that, or an orphan could pass by finishing on its own). Returns (returncode or None if it hung, output, survivors, was
     ready, the parent's pid). Whatever survives is SIGKILLed by pid before returning."""
     import signal
     import threading
@@ -180,7 +181,7 @@ def signal_parent_alone(args, sig, ready, deadline=30):
     except subprocess.TimeoutExpired:
         pass                               # a hang: rc stays None
     survivors = session_processes(p.pid)
-    until = time.monotonic() + deadline
+    until = time.monotonic() + linger
     while survivors and time.monotonic() < until:
         reap_orphans()
         time.sleep(0.01)
