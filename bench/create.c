@@ -92,6 +92,9 @@ static void reap(pid_t pid)
     }
 }
 
+/* These children do not call end_with_parent(): each lives for microseconds (an _exit or
+ * an exec of true), so a killed bench cannot leave one working, and the prctl() would be
+ * timed with the start. */
 /* [snippet:starts] */
 static void fork_wait(void)
 {

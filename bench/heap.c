@@ -93,7 +93,7 @@ static int run_c(long procs, double secs, double *rate)
     pid_t parent = getpid(), pids[SHHEAP_MAX_HANDS];
     for (long k = 0; k < procs; k++)
         if ((pids[k] = xfork()) == 0) {
-            die_with_parent(parent);
+            end_with_parent(parent, SIGKILL);
             c_worker(h, st, (uint32_t)k);
         }
     while (atomic_load(&st->ready) < procs)

@@ -15,6 +15,7 @@
  */
 #include "core.h"
 #include "measure.h"
+#include "shared.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -166,7 +167,9 @@ int main(int argc, char **argv)
         die_errno(out_path);
     fflush(stdout);
 
-    int status = r.wstatus;
+    int status = r.wstatus, stop = r.stop_signal;
     measure_free(&r);
+    if (stop)                   /* we were told to stop, and passed it on: end the same way */
+        die_of_signal(stop);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

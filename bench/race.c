@@ -17,9 +17,11 @@
  */
 #include "core.h"
 #include "harness.h"
+#include "shared.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -57,8 +59,9 @@ static int run_capture(char *const argv[], int one_cpu, char *buf, size_t size)
     int out[2], err[2];
     xpipe(out);
     xpipe(err);
-    pid_t pid = xfork();
+    pid_t parent = getpid(), pid = xfork();
     if (pid == 0) {
+        end_with_parent(parent, SIGKILL);     /* a killed bench leaves no run behind */
         close(out[0]);
         close(err[0]);
         if (dup2(out[1], STDOUT_FILENO) == -1)

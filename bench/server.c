@@ -276,7 +276,8 @@ static int start_peer(const char *variant, struct peer *pr)
     return start_model(variant, pr);
 }
 
-/* SIGTERM, then wait (SIGKILL after 5 s). Returns 0 if it exited 0. */
+/* SIGTERM, then wait (SIGKILL after 5 s). Returns 0 if it exited 0 or, having reaped its
+ * workers, died of that SIGTERM as the process servers do. */
 static int stop_peer(struct peer *pr)
 {
     kill(pr->pid, SIGTERM);
@@ -293,7 +294,9 @@ static int stop_peer(struct peer *pr)
     }
     if (pr->dir[0])
         nftw(pr->dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+    int clean = WIFEXITED(status) ? WEXITSTATUS(status) == 0
+                                  : WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM;
+    return clean ? 0 : -1;
 }
 
 /* ---- load: wrk ------------------------------------------------------------------------ */
@@ -326,7 +329,7 @@ static int run_wrk(int port, long conns, const struct bench_opts *o, double *val
     pid_t bench = getpid();
     pid_t pid = xfork();
     if (pid == 0) {
-        die_with_parent(bench);
+        end_with_parent(bench, SIGKILL);
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
@@ -528,7 +531,7 @@ static int start_slow(int port, long n, pid_t *pid)
     pid_t bench = getpid();
     *pid = xfork();
     if (*pid == 0) {
-        die_with_parent(bench);
+        end_with_parent(bench, SIGKILL);
         close(fds[0]);
         slow_clients(port, n, fds[1]);
     }

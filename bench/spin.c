@@ -10,6 +10,7 @@
 #include "core.h"
 #include "harness.h"
 #include "measure.h"
+#include "shared.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -54,6 +55,8 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
         return -1;
     }
     int status = r.wstatus, exec_errno = r.exec_errno;
+    if (r.stop_signal)          /* the run was stopped by a signal to us: stop the bench */
+        die_of_signal(r.stop_signal);
     values[0] = r.cores_used;
     values[1] = (double)r.ivcsw;
     measure_free(&r);

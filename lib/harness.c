@@ -1,6 +1,7 @@
 /* harness.c - flags, repeats, statistics and output for every bench (contract in harness.h) */
 #include "core.h"
 #include "harness.h"
+#include "shared.h"
 
 #ifndef PEERS_DIR
 #define PEERS_DIR "bench/peers"
@@ -9,7 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
-#include <spawn.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -254,20 +255,19 @@ int bench_peer_value(const struct bench_opts *o, const char *const args[], const
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) == -1)
         die_errno("pipe2");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
-    pid_t pid;
-    int s = posix_spawnp(&pid, o->python, &fa, NULL, (char *const *)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    if (s != 0) {
-        close(fds[0]);
-        fprintf(stderr, "cannot run %s: %s - its Python points are skipped\n", o->python,
-                strerror(s));
-        return 1;
+    /* fork and exec rather than posix_spawnp(): the peer must die with the bench, even
+     * with a SIGKILLed one, and only code run in the child can ask for that (PDEATHSIG
+     * survives exec). A failed exec exits 127, which is handled below. */
+    fflush(NULL);                 /* nothing buffered is written twice */
+    pid_t parent = getpid(), pid = xfork();
+    if (pid == 0) {
+        end_with_parent(parent, SIGKILL);
+        if (dup2(fds[1], STDOUT_FILENO) == -1 || dup2(fds[1], STDERR_FILENO) == -1)
+            die_child_errno("dup2");
+        execvp(o->python, (char *const *)argv);
+        die_child_errno(o->python);
     }
+    close(fds[1]);
     FILE *f = fdopen(fds[0], "r");
     if (!f)
         die_errno("fdopen");
@@ -387,8 +387,10 @@ void bench_peer_start(struct bench_peer *peer, int kind, int placement,
         return;
     }
     fflush(NULL);                 /* nothing buffered is written twice */
+    pid_t parent = getpid();
     peer->pid = xfork();
     if (peer->pid == 0) {
+        end_with_parent(parent, SIGKILL);      /* a killed bench leaves no partner behind */
         int s = bench_pin(placement, 1);
         if (s != 0) {
             errno = s;

@@ -1,6 +1,7 @@
 /* measure.c - run a command, account for it, sample the CPUs (contract in measure.h) */
 #include "core.h"
 #include "measure.h"
+#include "shared.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,6 +77,26 @@ static int add_samples(struct measure_result *r, size_t *cap, const struct cpu_t
     return 0;
 }
 
+/* The command being measured, for forward_stop(): its pidfd, or its pid on kernels before
+ * 5.3 that have no pidfds; and the stop signal that reached us while it ran. */
+static volatile sig_atomic_t fwd_pid, fwd_pidfd = -1, fwd_sig;
+
+/* SIGINT, SIGQUIT or SIGTERM while the command runs: pass it on, and note it so that the
+ * caller ends the same way once it has reported. Ctrl-C reaches the command anyway (it
+ * signals the whole foreground group), but kill -INT aimed at us alone would not. A pidfd
+ * names this one process even after it has been reaped and its pid reused; the bare pid
+ * of the fallback has that (tiny) risk between wait4() and fwd_pid = 0. */
+static void forward_stop(int sig)
+{
+    int saved = errno;
+    fwd_sig = sig;
+    if (fwd_pidfd >= 0)
+        syscall(SYS_pidfd_send_signal, (int)fwd_pidfd, sig, NULL, 0);
+    else if (fwd_pid > 0)
+        kill(fwd_pid, sig);
+    errno = saved;
+}
+
 static double tv_s(struct timeval tv)
 {
     return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
@@ -100,13 +121,24 @@ int measure_run(char *const argv[], const struct measure_opts *o, struct measure
     if (pipe2(errpipe, O_CLOEXEC) == -1)
         goto out;
 
-    struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
-    sigemptyset(&ign.sa_mask);
-    sigaction(SIGINT, &ign, &old_int);
-    sigaction(SIGQUIT, &ign, &old_quit);
+    /* Stop signals are passed on to the command (forward_stop). They stay blocked until
+     * fwd_pid and fwd_pidfd name the child, so none arrives while there is nobody to
+     * forward it to: a blocked signal waits, pending, and is handled at the unblock. */
+    struct sigaction fwd = { .sa_handler = forward_stop }, old_int, old_quit, old_term;
+    sigemptyset(&fwd.sa_mask);
+    sigset_t stops, old_mask;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGQUIT);
+    sigaddset(&stops, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stops, &old_mask);
+    fwd_pid = 0, fwd_pidfd = -1, fwd_sig = 0;
+    sigaction(SIGINT, &fwd, &old_int);
+    sigaction(SIGQUIT, &fwd, &old_quit);
+    sigaction(SIGTERM, &fwd, &old_term);
 
     int64_t t0 = now_ns();
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     if (pid == -1) {
         saved = errno;
         close(errpipe[0]);
@@ -115,8 +147,11 @@ int measure_run(char *const argv[], const struct measure_opts *o, struct measure
         goto restore;
     }
     if (pid == 0) {
+        end_with_parent(parent, SIGKILL);   /* kill -9 of us must not leave it running */
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGQUIT, &old_quit, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
         if (o->quiet) {
             int null = open("/dev/null", O_WRONLY);
             if (null >= 0) {
@@ -135,6 +170,8 @@ int measure_run(char *const argv[], const struct measure_opts *o, struct measure
      * readable the moment the child exits, so the wait adds no latency to wall time.
      * Kernels before 5.3 lack pidfd_open: there we poll with wait4(WNOHANG). */
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    fwd_pid = pid, fwd_pidfd = pidfd;
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
     int period = o->sample_ms > 0 ? o->sample_ms : -1;
     struct rusage ru;
     int status;
@@ -148,6 +185,7 @@ int measure_run(char *const argv[], const struct measure_opts *o, struct measure
                 kill(pid, SIGKILL);
                 wait4(pid, &status, 0, &ru);
                 errno = saved;
+                fwd_pidfd = -1;
                 close(pidfd);
                 close(errpipe[0]);
                 goto restore;
@@ -171,6 +209,7 @@ int measure_run(char *const argv[], const struct measure_opts *o, struct measure
         }
     }
     int64_t t1 = now_ns();
+    fwd_pid = 0, fwd_pidfd = -1;
     if (pidfd >= 0)
         close(pidfd);
 
@@ -205,8 +244,12 @@ int measure_run(char *const argv[], const struct measure_opts *o, struct measure
 
 restore:
     saved = errno;
+    fwd_pid = 0, fwd_pidfd = -1;
+    r->stop_signal = fwd_sig;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGQUIT, &old_quit, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
     errno = saved;
 out:
     saved = errno;

@@ -40,13 +40,18 @@ struct measure_result {
     double *busy_pct;     /* [ncpus] how busy each was over the whole run */
     struct measure_sample *samples;   /* every sample, in time order */
     size_t nsamples;
+    int stop_signal;      /* SIGINT, SIGQUIT or SIGTERM that reached us while the command
+                           * ran (and was passed on to it), else 0: the caller should end
+                           * by it too, once it has reported (die_of_signal) */
 };
 
 /* Run argv[0] (searched in PATH) with arguments argv, wait for it and fill *r.
  * Returns 0 when the command ran (whatever its exit status) or could not be exec'd
  * (r->exec_errno says why); -1 with errno set when fork() or the bookkeeping failed.
- * SIGINT and SIGQUIT are ignored while waiting, as time(1) does, so Ctrl-C stops the
- * command and measure still reports. Free the result with measure_free(). */
+ * SIGINT, SIGQUIT and SIGTERM that reach us while waiting are passed on to the command,
+ * so it stops whether the whole group was signalled (Ctrl-C) or only we were (kill -INT
+ * PID), and the caller still reports (r->stop_signal says which); the command dies with
+ * us if we are killed outright (PR_SET_PDEATHSIG). Free the result with measure_free(). */
 int measure_run(char *const argv[], const struct measure_opts *o, struct measure_result *r);
 void measure_free(struct measure_result *r);
 

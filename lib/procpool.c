@@ -13,6 +13,7 @@
  */
 #include "procpool.h"
 #include "core.h"
+#include "shared.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -177,8 +177,7 @@ static void put_results(struct procpool *p, const struct result_rec *out, size_t
 static noreturn void worker_main(struct procpool *p, int w, pid_t parent)
 {
     /* If the parent dies, so do we: nobody would read our results or reap us. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
-        _exit(1);
+    end_with_parent(parent, SIGKILL);
     struct slot *me = &p->sh->slots[w];
     struct task_rec in[MAX_BATCH];
     struct result_rec out[MAX_BATCH];

@@ -41,15 +41,26 @@ void shared_mutex_init(pthread_mutex_t *m)
 }
 /* [/snippet:robust-init] */
 
-void die_with_parent(pid_t parent)
-{
-    end_with_parent(parent, SIGKILL);
-}
-
+/* [snippet:end-with-parent] */
 void end_with_parent(pid_t parent, int sig)
 {
     if (prctl(PR_SET_PDEATHSIG, sig) == -1)
         die_child_errno("prctl(PR_SET_PDEATHSIG)");
-    if (getppid() != parent)      /* it died before prctl() took effect */
+    /* The parent may have died between fork() and prctl(): then no signal will come, and
+     * we have already been adopted (by init or a subreaper), so getppid() has changed. */
+    if (getppid() != parent)
         raise(sig);
+}
+/* [/snippet:end-with-parent] */
+
+noreturn void die_of_signal(int sig)
+{
+    fflush(NULL);                           /* raise() below skips exit()'s flushing */
+    signal(sig, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);   /* a server blocks it for its signalfd */
+    raise(sig);
+    _exit(128 + sig);                       /* a signal whose default is to be ignored */
 }

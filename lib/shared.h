@@ -8,14 +8,17 @@
  *          holding it, the next pthread_mutex_lock() returns EOWNERDEAD instead of blocking
  *          forever, and the new owner decides whether the protected data can be repaired
  *          (pthread_mutex_consistent()) or not.
- * Parent:  die_with_parent() in a freshly forked child asks the kernel to SIGKILL it when
- *          the parent dies (precisely: when the thread that forked it exits - here always
- *          the main thread), so a killed parent leaves no orphaned workers behind.
+ * Parent:  end_with_parent() in a freshly forked child asks the kernel to signal it when
+ *          the parent dies, so a killed parent - even by SIGKILL, which it cannot catch -
+ *          leaves no orphaned workers behind. die_of_signal() lets a parent that caught
+ *          SIGINT or SIGTERM, stopped and reaped its children, end the way the signal would
+ *          have ended it, so its own parent (a shell: 128+N) sees what happened.
  */
 #ifndef SHARED_H
 #define SHARED_H
 
 #include <pthread.h>
+#include <stdnoreturn.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -26,15 +29,19 @@ void shared_unmap(void *p, size_t size);
 /* Initialise *m as a process-shared, robust mutex, or exit naming the failed call. */
 void shared_mutex_init(pthread_mutex_t *m);
 
-/* In a child just forked from `parent`: die by SIGKILL when the parent dies (and at once
- * if it already has). Precisely, PR_SET_PDEATHSIG fires when the thread that forked the
- * child exits, so fork from the main thread (or a thread that lives as long as the
- * process). The request survives exec(), so it also covers a program the child goes on
- * to run. */
-void die_with_parent(pid_t parent);
-
-/* The same with another signal: SIGTERM lets a server the child execs shut down cleanly
- * (reaping its own workers) when the bench that started it is killed. */
+/* Call first thing in a child just forked from `parent` (the parent's getpid(), saved
+ * BEFORE fork()): the kernel sends the child `sig` when the parent dies, and the child
+ * gets it at once if the parent has already died (it was then adopted by another process,
+ * so getppid() no longer matches). SIGKILL for a worker that has nothing to clean up;
+ * SIGTERM lets a server the child execs shut down cleanly (reaping its own workers).
+ * The request survives exec() (not of a set-user-ID program) but not fork(): each
+ * generation asks again. Beware: "the parent dies" means the THREAD that called fork()
+ * ends, so fork from the main thread or from one that lives as long as the children.
+ * Exits the child through die_child_errno() if prctl() fails. */
 void end_with_parent(pid_t parent, int sig);
+
+/* End the process by `sig` as if it had never been caught or blocked: default action,
+ * unblocked, raised. For a parent that stopped on SIGINT or SIGTERM and has cleaned up. */
+noreturn void die_of_signal(int sig);
 
 #endif

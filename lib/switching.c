@@ -1,7 +1,9 @@
 /* switching.c - K CPU-bound or IO-bound tasks as threads or processes (contract in switching.h) */
 #include "core.h"
+#include "shared.h"
 #include "switching.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -88,9 +90,11 @@ int switching_run(long k, enum switching_kind kind, int processes, double second
         xpipe(gate);
         pid_t *pids = xcalloc((size_t)k, sizeof *pids);
         fflush(stdout);
+        pid_t parent = getpid();
         for (long i = 0; i < k; i++) {
             pids[i] = xfork();
             if (pids[i] == 0) {
+                end_with_parent(parent, SIGKILL);   /* a killed parent leaves no task */
                 close(gate[1]);
                 char c;
                 while (read(gate[0], &c, 1) > 0)

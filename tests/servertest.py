@@ -38,6 +38,12 @@ def start(name, args=(), preexec=None):
     raise RuntimeError(f"{name} did not say where it listens: {out!r} {err!r}")
 
 
+def stop_rc(name):
+    """How a server ends on SIGTERM: the process models reap their children and then die
+    of the signal (a shell sees 128+15); the thread and loop models exit 0."""
+    return -signal.SIGTERM if name in ("server_fork", "server_prefork") else 0
+
+
 def stop(p):
     """SIGTERM, then everything it printed; kill if it does not go within T seconds."""
     if p.poll() is None:

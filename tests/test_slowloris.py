@@ -17,7 +17,8 @@ import resource
 import socket
 import sys
 import time
-from servertest import T, Reader, Slowloris, connect, get, open_fds, outcomes, start, stop
+from servertest import (T, Reader, Slowloris, connect, get, open_fds, outcomes, start, stop,
+                        stop_rc)
 from testlib import check, done
 
 NAME = sys.argv[1]
@@ -39,7 +40,7 @@ def wait_for(cond):
 
 def finish(p, what):
     rc, out, err = stop(p)
-    check(rc == 0 and "open now 0 (expected 0)" in out, f"{what}: clean exit, every "
+    check(rc == stop_rc(NAME) and "open now 0 (expected 0)" in out, f"{what}: clean exit, every "
           f"connection closed", f"exit {rc}\n{out[-400:]}\n{err[-800:]}")
     check("ERROR: AddressSanitizer" not in err and "runtime error" not in err
           and "ThreadSanitizer" not in err,

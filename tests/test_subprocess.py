@@ -111,7 +111,7 @@ with tempfile.TemporaryDirectory() as tmp:
           f"exit {r.returncode}, pid {pid} alive: {alive}")
 
 r = run([SUB, "--", "no-such-command-here"])
-check(r.returncode == 1 and "posix_spawnp no-such-command-here: No such file" in r.stderr,
+check(r.returncode == 1 and "exec no-such-command-here: No such file" in r.stderr,
       "a missing command is named with the reason", r.stderr)
 r = run([SUB, "--input", "x", "--input-bytes", "3"])
 check(r.returncode == 2, "two inputs at once are refused", r.stderr)

@@ -111,3 +111,88 @@ def interrupt_after_first_line(args, timeout=60):
         except OSError:
             pass
     return p.returncode, first + rest, left
+
+
+def session_processes(sid):
+    """Pids of the live (not zombie) processes whose session id is `sid`, from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue                       # it ended while we looked
+        if int(fields[3]) == sid and fields[0] != "Z":   # field 6 of stat: the session
+            found.append(int(entry))
+    return found
+
+
+def become_subreaper():
+    """Make this process a child subreaper (prctl PR_SET_CHILD_SUBREAPER): an orphan of a
+    program we start is then re-parented to us, not to init, so we can reap it and it
+    cannot hide as someone else's child. Returns True when the kernel accepted."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.prctl(36, 1, 0, 0, 0) == 0          # 36: PR_SET_CHILD_SUBREAPER
+
+
+def reap_orphans():
+    """Reap every child that has ended (orphans adopted as a subreaper); never blocks."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def signal_parent_alone(args, sig, ready, deadline=30, linger=10):
+    """Start args in a session of its own, wait until ready(pid, output_so_far) is true
+    (polled, bounded by `deadline` seconds: a hang guard, not a timing), send `sig` to
+    the parent ALONE (what kill -INT PID does, unlike Ctrl-C, which signals the whole
+    foreground group), and wait for the parent to end and then, at most `linger` seconds,
+    for every process of its session to be gone (the program's children must work longer
+    than that, or an orphan could pass by finishing on its own). Returns (returncode or None if it hung, output, survivors, was
+    ready, the parent's pid). Whatever survives is SIGKILLed by pid before returning."""
+    import signal
+    import threading
+    import time
+    out = []
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         start_new_session=True)
+    drain = threading.Thread(target=lambda: out.extend(iter(p.stdout.readline, "")),
+                             daemon=True)
+    drain.start()
+    until = time.monotonic() + deadline
+    is_ready = False
+    while time.monotonic() < until and p.poll() is None:
+        if ready(p.pid, "".join(out)):
+            is_ready = True
+            break
+        time.sleep(0.01)                   # polling interval, not synchronisation
+    rc = None
+    if p.poll() is None:
+        os.kill(p.pid, sig)
+    try:
+        rc = p.wait(timeout=deadline)
+    except subprocess.TimeoutExpired:
+        pass                               # a hang: rc stays None
+    survivors = session_processes(p.pid)
+    until = time.monotonic() + linger
+    while survivors and time.monotonic() < until:
+        reap_orphans()
+        time.sleep(0.01)
+        survivors = session_processes(p.pid)
+    for pid in survivors + ([p.pid] if rc is None else []):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    if rc is None:
+        p.wait()
+    reap_orphans()
+    drain.join(timeout=deadline)
+    return rc, "".join(out), survivors, is_ready, p.pid

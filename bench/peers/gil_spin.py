@@ -17,6 +17,8 @@ import sys
 import threading
 import time
 
+import lifeline
+
 
 def spin_until(deadline, result, index):
     """Spin on arithmetic until the monotonic clock passes deadline; record the rounds."""
@@ -42,6 +44,11 @@ def positive_seconds(text):
     return value
 
 
+def spin_in_child(parent, deadline, result, index):
+    lifeline.stop_with_parent(parent)       # a killed peer leaves no loop spinning
+    spin_until(deadline, result, index)
+
+
 def main():
     parser = argparse.ArgumentParser(
         description="N busy loops as Python threads or processes: the GIL lets threads "
@@ -54,6 +61,7 @@ def main():
     parser.add_argument("--seconds", type=positive_seconds, default=1.0, metavar="S",
                         help="how long each loop spins (default 1)")
     args = parser.parse_args()
+    lifeline.default_stop_signals()
 
     cpus = len(os.sched_getaffinity(0))
     use_processes = args.processes is not None
@@ -68,7 +76,8 @@ def main():
     deadline = start + args.seconds
     if use_processes:
         rounds = multiprocessing.Array("q", n, lock=False)
-        workers = [multiprocessing.Process(target=spin_until, args=(deadline, rounds, i))
+        workers = [multiprocessing.Process(target=spin_in_child,
+                                           args=(os.getpid(), deadline, rounds, i))
                    for i in range(n)]
     else:
         rounds = [0] * n

@@ -13,11 +13,14 @@ Python:   seeds/001
 import argparse
 import heapq
 import multiprocessing
+import os
 import random
 import sys
 import threading
 import time
 from multiprocessing.managers import BaseManager
+
+import lifeline
 
 
 def volume(record):
@@ -58,7 +61,8 @@ class HeapManager(BaseManager):
 HeapManager.register("Heap", Heap)
 
 
-def worker(heap, go, seconds, counts, index):
+def worker(parent, heap, go, seconds, counts, index):
+    lifeline.stop_with_parent(parent)       # a killed peer leaves no worker behind
     rng = random.Random(index)
     heap.size()          # connect to the server before the clock starts
     go.wait()
@@ -90,13 +94,18 @@ def main():
     parser.add_argument("--records", type=bounded(int, 1, 10_000_000), default=300_000,
                         metavar="N")
     args = parser.parse_args()
+    lifeline.default_stop_signals()
 
-    with HeapManager() as manager:
+    # The manager's server process, too, ends with us (its initializer runs there first).
+    manager = HeapManager()
+    manager.start(lifeline.stop_with_parent, (os.getpid(),))
+    with manager:
         heap = manager.Heap(args.records)
         go = multiprocessing.Event()
         counts = multiprocessing.Array("q", args.processes, lock=False)
         procs = [multiprocessing.Process(target=worker,
-                                         args=(heap, go, args.seconds, counts, i))
+                                         args=(os.getpid(), heap, go, args.seconds, counts,
+                                               i))
                  for i in range(args.processes)]
         for p in procs:
             p.start()

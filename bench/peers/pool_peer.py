@@ -17,6 +17,8 @@ import os
 import sys
 import time
 
+import lifeline
+
 
 def spin(work_ns):
     """The task: spin on the clock for work_ns nanoseconds, as the C task does."""
@@ -37,8 +39,12 @@ def main():
     if args.tasks < 1 or args.workers < 1 or args.work_us < 0:
         parser.error("--tasks and --workers must be at least 1, --work-us not negative")
 
+    lifeline.default_stop_signals()
+
     work_ns = int(args.work_us * 1000)
-    with multiprocessing.Pool(args.workers) as pool:
+    # Each worker ends with us (the initializer runs first in every worker).
+    with multiprocessing.Pool(args.workers, initializer=lifeline.stop_with_parent,
+                              initargs=(os.getpid(),)) as pool:
         pool.map(spin, [0] * args.workers)          # every worker started and warm
         start = time.perf_counter()
         if args.mode == "apply_async":

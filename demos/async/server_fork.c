@@ -23,6 +23,7 @@
  */
 #include "core.h"
 #include "server.h"
+#include "shared.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@ int main(int argc, char **argv)
     size_t n = 0, cap = 64;
     pid_t *pids = xcalloc(cap, sizeof *pids);   /* the children alive now */
     server_announce(&o, port, "a process per connection");
+    pid_t parent = getpid();                    /* for each child's end_with_parent() */
 
     int signo;
     while ((signo = server_next_event(listen_fd, sig_fd)) != SIGINT && signo != SIGTERM) {
@@ -56,6 +58,7 @@ int main(int argc, char **argv)
         while ((fd = server_accept(listen_fd)) >= 0) {
             pid_t pid = fork();
             if (pid == 0) {                     /* the child: this connection, then exit */
+                end_with_parent(parent, SIGKILL);   /* a killed server leaves no child */
                 close(listen_fd);
                 close(sig_fd);
                 struct server_stop st;
@@ -84,5 +87,5 @@ int main(int argc, char **argv)
     server_stop_children(pids, &n);
     server_print_stats();
     free(pids);
-    return EXIT_SUCCESS;
+    die_of_signal(signo);                       /* every child reaped: now end as told */
 }

@@ -28,6 +28,7 @@
  */
 #include "core.h"
 #include "server.h"
+#include "shared.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -67,9 +68,12 @@ static noreturn void worker(int listen_fd, int sig_fd, const struct server_opts 
 
 static pid_t start_worker(int listen_fd, int sig_fd, const struct server_opts *o)
 {
-    pid_t pid = xfork();
-    if (pid == 0)
+    pid_t parent = getpid(), pid = xfork();
+    if (pid == 0) {
+        /* SIGKILL of the parent must not leave workers serving its port (lib/shared.h). */
+        end_with_parent(parent, SIGKILL);
         worker(listen_fd, sig_fd, o);
+    }
     return pid;
 }
 
@@ -99,5 +103,5 @@ int main(int argc, char **argv)
     close(listen_fd);
     server_print_stats();
     free(pids);
-    return EXIT_SUCCESS;
+    die_of_signal(signo);                       /* every worker reaped: now end as told */
 }

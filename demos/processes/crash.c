@@ -96,7 +96,7 @@ static void with_processes(void)
     for (long i = 0; i < ntasks; i++) {
         pids[i] = xfork();
         if (pids[i] == 0) {
-            die_with_parent(parent);
+            end_with_parent(parent, SIGKILL);
             run_task(i);
             _exit(0);
         }
@@ -136,7 +136,7 @@ static void with_threads(void)
     fflush(stdout);
     pid_t parent = getpid(), program = xfork();
     if (program == 0) {
-        die_with_parent(parent);
+        end_with_parent(parent, SIGKILL);
         pthread_t tids[64];
         for (long i = 0; i < ntasks; i++)
             xpthread_create(&tids[i], NULL, thread_main, (void *)(intptr_t)i);

@@ -73,7 +73,9 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     /* Wait for the child, so it does not linger as a zombie and so the next lines come
-     * after everything it printed. */
+     * after everything it printed. (It ends a moment after it starts, so unlike the
+     * children of the later demos it does not ask to die with its parent:
+     * end_with_parent() in lib/shared.h, docs/processes/fork.md.) */
     int status;
     char how[128];
     if (waitpid(pid, &status, 0) == -1)

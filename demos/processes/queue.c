@@ -95,6 +95,8 @@ static int pipe_fd[2] = { -1, -1 };
 static mqd_t mq = (mqd_t)-1;
 static struct board *board;
 static pid_t readers[64], writers[64];
+static volatile sig_atomic_t gone[128];     /* gone[child_index(pid)]: reaped, or being */
+static volatile sig_atomic_t interrupted;   /* the SIGINT or SIGTERM that reached the parent */
 
 /* Which child is this pid: readers are 0 .. M-1, writers M .. M+N-1. */
 static int child_index(pid_t pid)
@@ -177,7 +179,7 @@ static int mq_send_record(const struct record *r, size_t len)
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += 10;
     while (mq_timedsend(mq, (const char *)r, len, 0, &until) == -1) {
-        if (errno == ETIMEDOUT)
+        if (errno == ETIMEDOUT || (errno == EINTR && interrupted))
             return -1;
         if (errno != EINTR)
             die_errno("mq_send");
@@ -275,13 +277,36 @@ static void open_queue(void)
     /* [/snippet:mq-open] */
 }
 
-static volatile sig_atomic_t interrupted;      /* set by Ctrl-C in the parent */
-
-static void on_sigint(int sig)
+/* [snippet:forward] */
+/* SIGINT or SIGTERM in the parent. Ctrl-C signals the whole foreground group, children
+ * included; but kill -INT PID signals the parent alone, and children that are never told
+ * would run on (a writer blocked on a full queue, forever). So pass the signal on to every
+ * child not yet reaped: a reaped child's pid may already be another process's. kill() is
+ * async-signal-safe; the parent reaps them in main() and then dies of the same signal. */
+static void on_stop(int sig)
 {
-    (void)sig;
-    interrupted = 1;
+    interrupted = sig;
+    for (int i = 0; i < nreaders + nwriters; i++)
+        if (!gone[i])
+            kill(i < nreaders ? readers[i] : writers[i - nreaders], sig);
 }
+
+/* Wait for the next child to end, reap it, return its index. In two steps, because
+ * on_stop() may signal any child not marked gone: waitid(WNOWAIT) leaves the child a
+ * zombie - its pid cannot be given to another process yet - while we mark it; only then
+ * does waitpid() free the pid. */
+static int reap_next(int *status)
+{
+    siginfo_t si;
+    while (waitid(P_ALL, 0, &si, WEXITED | WNOWAIT) == -1)
+        if (errno != EINTR)
+            die_errno("waitid");
+    int i = child_index(si.si_pid);
+    gone[i] = 1;
+    xwaitpid(si.si_pid, status, 0);
+    return i;
+}
+/* [/snippet:forward] */
 
 int main(int argc, char **argv)
 {
@@ -332,14 +357,14 @@ int main(int argc, char **argv)
     pid_t parent = getpid();
     for (int i = 0; i < nreaders; i++)
         if ((readers[i] = xfork()) == 0) {
-            die_with_parent(parent);
+            end_with_parent(parent, SIGKILL);
             if (!via_mq)
                 close(pipe_fd[1]);
             reader_main(i);
         }
     for (int i = 0; i < nwriters; i++)
         if ((writers[i] = xfork()) == 0) {
-            die_with_parent(parent);
+            end_with_parent(parent, SIGKILL);
             if (!via_mq)
                 close(pipe_fd[0]);
             writer_main((uint32_t)i);
@@ -347,29 +372,37 @@ int main(int argc, char **argv)
     if (!via_mq)
         close(pipe_fd[0]);          /* the parent only writes: the sentinels */
 
-    /* Ctrl-C reaches every process of the group. The children die of it; the parent only
-     * notes it, so that it can reap them all before it goes - nothing is left behind -
-     * and then dies of the same signal. (Installed after the forks: the children keep the
-     * default action.) */
-    struct sigaction sa = { .sa_handler = on_sigint };
+    /* SIGINT or SIGTERM: the parent passes it on to the children (on_stop), reaps them
+     * all before it goes - nothing is left behind - and then dies of the same signal. No
+     * SA_RESTART: a parent blocked sending a sentinel must wake up and stop. (Installed
+     * after the forks: the children keep the default action. A signal that comes sooner
+     * kills the parent outright, and end_with_parent() takes the children with it.) */
+    /* A signal we were started with ignored (a `&` job of a shell without job control,
+     * nohup) stays ignored, by us and by the children that inherited that: the old Unix
+     * rule. Catching it anyway would forward it to children that ignore it and wait for
+     * them forever. */
+    struct sigaction sa = { .sa_handler = on_stop }, old;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) == -1)
-        die_errno("sigaction");
+    const int stops[] = { SIGINT, SIGTERM };
+    for (int k = 0; k < 2; k++) {
+        if (sigaction(stops[k], NULL, &old) == -1)
+            die_errno("sigaction");
+        if (old.sa_handler != SIG_IGN && sigaction(stops[k], &sa, NULL) == -1)
+            die_errno("sigaction");
+    }
 
     /* [snippet:shutdown] */
     /* Wait until every writer is done: then every record is in the queue, ahead of
      * anything we send now. A reader that dies meanwhile is noted; if none is left, nobody
      * will ever drain the queue, so the writers are stopped rather than waited for. */
-    int status[128], reaped[128] = { 0 }, failed = 0;
+    int status[128], failed = 0;
     long writers_left = nwriters, readers_left = nreaders;
     while (writers_left > 0) {
-        int st;
-        pid_t pid = xwaitpid(-1, &st, 0);
-        int i = child_index(pid);
-        status[i] = st, reaped[i] = 1;
+        int st, i = reap_next(&st);
+        status[i] = st;
         if (i < nreaders && --readers_left == 0)
             for (int k = 0; k < nwriters; k++)
-                if (!reaped[nreaders + k])  /* a reaped pid may already be someone else's */
+                if (!gone[nreaders + k])    /* a reaped pid may already be someone else's */
                     kill(writers[k], SIGKILL);
         if (i >= nreaders)
             writers_left--;
@@ -381,16 +414,14 @@ int main(int argc, char **argv)
         if (send_record(&stop, RECORD_HEAD) == -1)
             break;                          /* every reader is gone already */
     while (readers_left-- > 0) {
-        int st;
-        pid_t pid = xwaitpid(-1, &st, 0);
-        status[child_index(pid)] = st;
+        int st, i = reap_next(&st);
+        status[i] = st;
         failed |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
     }
     /* [/snippet:shutdown] */
     if (interrupted) {
-        fprintf(stderr, "queue: interrupted; every child reaped\n");
-        signal(SIGINT, SIG_DFL);
-        raise(SIGINT);
+        fprintf(stderr, "queue: %s; every child reaped\n", strsignal(interrupted));
+        die_of_signal(interrupted);
     }
 
     for (int i = 0; i < nreaders + nwriters; i++) {

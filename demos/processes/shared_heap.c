@@ -77,12 +77,11 @@ struct control {
     struct worker_slot w[];
 };
 
-static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t interrupted;  /* the SIGINT or SIGTERM that arrived, or 0 */
 
-static void on_sigint(int sig)
+static void on_stop(int sig)
 {
-    (void)sig;
-    interrupted = 1;                    /* everyone finishes the round and stops */
+    interrupted = sig;                  /* everyone finishes the round and stops */
 }
 
 /* xorshift64: each process its own cheap random numbers. */
@@ -258,9 +257,13 @@ int main(int argc, char **argv)
 
     size_t csize = sizeof(struct control) + (size_t)nworkers * sizeof(struct worker_slot);
     struct control *ctl = shared_map(csize);
-    struct sigaction sa = { .sa_handler = on_sigint };
+    /* Children inherit the handlers through fork(). Ctrl-C signals every process of the
+     * group; kill -INT PID the parent alone, which then sets ctl->stop for the workers.
+     * Either way all finish their round, and the parent reaps them and checks the heap.
+     * (kill -9 of the parent: end_with_parent() below takes the workers with it.) */
+    struct sigaction sa = { .sa_handler = on_stop };
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) == -1)     /* children inherit it through fork() */
+    if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
         die_errno("sigaction");
 
     printf("shared_heap: %ld records, key %s, %ld workers, %g s, refresh every %ld ms\n",
@@ -271,7 +274,7 @@ int main(int argc, char **argv)
     for (long k = 0; k < nworkers; k++) {
         pids[k] = xfork();
         if (pids[k] == 0) {
-            die_with_parent(parent);
+            end_with_parent(parent, SIGKILL);
             worker_main(h, ctl, (uint32_t)k, max_ops, kill_at);
         }
     }
@@ -371,5 +374,7 @@ int main(int argc, char **argv)
     munmap(h, size);
     shared_unmap(ctl, csize);
     free(pids);
+    if (ok && interrupted)
+        die_of_signal(interrupted);     /* checked and cleaned up: now end as told */
     return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

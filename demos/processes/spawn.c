@@ -13,8 +13,10 @@
  * See also: docs/processes/spawn.md
  */
 #include "core.h"
+#include "shared.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -83,12 +85,20 @@ int main(int argc, char **argv)
 
     pid_t *pids = xcalloc((size_t)n, sizeof *pids);
 
-    printf("parent %d: starting %ld children\n", (int)getpid(), n);
+    pid_t parent = getpid();      /* saved before fork(): the child checks against it */
+    printf("parent %d: starting %ld children\n", (int)parent, n);
     fflush(stdout);               /* empty the buffer before the children copy it */
     for (long i = 0; i < n; i++) {
         pids[i] = xfork();        /* fork() with the check: lib/core.h */
-        if (pids[i] == 0)
+        if (pids[i] == 0) {
+            /* [snippet:pdeathsig] */
+            /* If the parent dies - Ctrl-C kills the whole group anyway, but kill -INT,
+             * kill -TERM or kill -9 aimed at the parent alone kill only it - the kernel
+             * kills this child too: no orphan works on for nobody (lib/shared.c). */
+            end_with_parent(parent, SIGKILL);
+            /* [/snippet:pdeathsig] */
             child_main(i, n, ms, crash);       /* never returns */
+        }
         printf("parent: started child %ld as pid %d (works %ld ms, then %s)\n", i,
                (int)pids[i], (n - i) * ms, i == crash ? "aborts" : "exits");
     }

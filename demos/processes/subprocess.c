@@ -24,25 +24,23 @@
  * Try:      subprocess --input-bytes 10000000 -- cat    (10 MB each way, sizes and CRC-32)
  *           subprocess --input-bytes 10000000 -- tee /dev/stderr   (both streams at once)
  *           subprocess -- sh -c 'kill -TERM $$'    (a signal, not an exit status)
- *           subprocess -- no-such-command          (posix_spawnp reports it)
+ *           subprocess -- no-such-command          (the failed exec is reported)
  *           subprocess -- yes                      (killed at the cap, exit status 3)
  * Python:   seeds/000, subprocess.call() and Popen(...).communicate(input)
  * See also: docs/processes/subprocess.md
  */
 #include "core.h"
+#include "shared.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 static const char usage_text[] =
     "subprocess - run a command, feed its stdin, collect stdout, stderr and exit status\n"
@@ -117,36 +115,44 @@ static int read_some(int fd, struct buf *b, size_t *left)
     }
 }
 
-/* Start argv with three pipes for its stdin, stdout and stderr. posix_spawnp() is fork and
- * exec in one call, and it reports a failed exec (no such command) as its return value.
- * The pipes are O_CLOEXEC, so the child keeps only the three ends dup2() puts on 0, 1, 2. */
+/* Start argv with three pipes for its stdin, stdout and stderr: fork, set up the child,
+ * exec - what posix_spawnp() does in one call, done by hand because the child must ask for
+ * one thing posix_spawn() cannot run code for: to die with us. PR_SET_PDEATHSIG survives
+ * exec (of anything but a set-user-ID program), so even kill -9 of this program ends the
+ * command; Python's Popen forks and execs itself underneath for the same freedom. A failed
+ * exec (no such command) comes back through a close-on-exec pipe: a successful exec closes
+ * it unwritten, and our read sees end of file. All pipes are O_CLOEXEC, so the command
+ * keeps only the three ends dup2() puts on 0, 1, 2. */
 /* [snippet:spawn] */
 static pid_t spawn_with_pipes(char *const argv[], int *in_w, int *out_r, int *err_r)
 {
-    int in[2], out[2], err[2];
+    int in[2], out[2], err[2], report[2];
     if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
-        pipe2(err, O_CLOEXEC) == -1)
+        pipe2(err, O_CLOEXEC) == -1 || pipe2(report, O_CLOEXEC) == -1)
         die_errno("pipe2");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    /* We ignore SIGPIPE (below); ignored signals survive exec, so give the child the
-     * default back, or `yes | head` style pipelines would stop dying quietly. */
-    posix_spawnattr_t at;
-    sigset_t dfl;
-    posix_spawnattr_init(&at);
-    sigemptyset(&dfl);
-    sigaddset(&dfl, SIGPIPE);
-    posix_spawnattr_setsigdefault(&at, &dfl);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF);
-    pid_t pid;
-    int s = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    if (s != 0) {
-        fprintf(stderr, "%s: posix_spawnp %s: %s\n", prog_name, argv[0], strerror(s));
+    pid_t parent = getpid();
+    fflush(NULL);                   /* the child must not inherit unwritten output */
+    pid_t pid = xfork();
+    if (pid == 0) {
+        end_with_parent(parent, SIGKILL);
+        /* We ignore SIGPIPE (below); ignored signals survive exec, so give the child the
+         * default back, or `yes | head` style pipelines would stop dying quietly. */
+        signal(SIGPIPE, SIG_DFL);
+        if (dup2(in[0], 0) != -1 && dup2(out[1], 1) != -1 && dup2(err[1], 2) != -1)
+            execvp(argv[0], argv);
+        int e = errno;              /* only reached when dup2 or exec failed */
+        (void)!write(report[1], &e, sizeof e);
+        _exit(127);
+    }
+    close(report[1]);
+    int e;
+    ssize_t n;
+    while ((n = read(report[0], &e, sizeof e)) == -1 && errno == EINTR)
+        ;
+    close(report[0]);
+    if (n == (ssize_t)sizeof e) {
+        xwaitpid(pid, NULL, 0);     /* reap it: it has already exited 127 */
+        fprintf(stderr, "%s: exec %s: %s\n", prog_name, argv[0], strerror(e));
         exit(EXIT_FAILURE);
     }
     close(in[0]), close(out[1]), close(err[1]);    /* the child's ends */

@@ -18,9 +18,11 @@
  * See also: docs/threads/spin.md
  */
 #include "core.h"
+#include "shared.h"
 
 #include <getopt.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,11 +136,15 @@ int main(int argc, char **argv)
         pid_t *pids = calloc((size_t)n, sizeof *pids);
         if (!pids)
             die_errno("calloc");
+        pid_t parent = getpid();
         for (long i = 0; i < n; i++) {
             pids[i] = fork();
             if (pids[i] == -1)
                 die_errno("fork");
             if (pids[i] == 0) {     /* the child: spin, then leave without exit handlers */
+                /* Die with the parent: kill -INT or kill -9 aimed at the parent alone
+                 * must not leave this loop spinning for nobody (lib/shared.h). */
+                end_with_parent(parent, SIGKILL);
                 spin_until_deadline(&slots[i]);
                 _exit(0);
             }
