@@ -92,6 +92,7 @@ struct reply {
 /* The callbacks call each other in both directions (a write that drains the queue starts
  * the next read, a timer answers); declared here so the file can follow a connection. */
 static void on_listen_readable(uv_poll_t *p, int status, int events);
+static void on_pause_over(uv_timer_t *t);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void process(struct conn *c);
@@ -109,12 +110,6 @@ static void on_closed(uv_handle_t *h);
 static void give_buf(struct conn *c);
 
 /* ---- accept: a new connection joins the loop ------------------------------------------- */
-
-static void on_pause_over(uv_timer_t *t)
-{
-    struct uvs_service *s = t->loop->data;
-    check_uv("uv_poll_start", uv_poll_start(&s->listener, UV_READABLE, on_listen_readable));
-}
 
 /* [snippet:accept] */
 /* The listening socket is readable: take the waiting connections (a batch at most, so the
@@ -153,6 +148,13 @@ static void on_listen_readable(uv_poll_t *p, int status, int events)
     }
 }
 /* [/snippet:accept] */
+
+/* The pause after EMFILE is over: watch the listening socket again. */
+static void on_pause_over(uv_timer_t *t)
+{
+    struct uvs_service *s = t->loop->data;
+    check_uv("uv_poll_start", uv_poll_start(&s->listener, UV_READABLE, on_listen_readable));
+}
 
 /* ---- alloc and read: bytes arrive ------------------------------------------------------ */
 
