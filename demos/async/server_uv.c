@@ -35,14 +35,6 @@
  *           Then the service (uvs_init, uvs_run, uvs_stop) and main(). server_uv_multi
  *           links the same code (built without main(), see server_uv.h) to run one loop
  *           per thread.
- * Accepting: the listening socket is watched with a uv_poll_t and accepted with
- *           server_accept(), the same call (and the same spare-descriptor answer to EMFILE:
- *           a 503) as the blocking servers. Not uv_listen(): libuv's own EMFILE handling
- *           keeps a spare per loop, and with several loops in one process
- *           (server_uv_multi) another loop can take the freed slot, after which libuv 1.44
- *           retries accept() in a loop that never returns to the event loop - a busy loop.
- *           Here, when the spare cannot help, the loop stops watching the listener for
- *           SERVER_EMFILE_PAUSE_MS and serves its connections.
  * See also: docs/async/servers.md, docs/async/server_uv.md, lib/http.c (the protocol),
  *           demos/async/service.c (flags, listening, accepting)
  */
@@ -110,6 +102,14 @@ static void on_closed(uv_handle_t *h);
 static void give_buf(struct conn *c);
 
 /* ---- accept: a new connection joins the loop ------------------------------------------- */
+
+/* The listening socket is watched with a uv_poll_t and accepted with server_accept(), the
+ * same call (and the same spare-descriptor answer to EMFILE: a 503) as the blocking servers.
+ * Not uv_listen(): libuv's own EMFILE handling keeps a spare per loop, and with several
+ * loops in one process (server_uv_multi) another loop can take the freed slot, after which
+ * libuv 1.44 retries accept() in a loop that never returns to the event loop - a busy loop.
+ * Here, when the spare cannot help, the loop stops watching the listener for
+ * SERVER_EMFILE_PAUSE_MS and serves its connections. */
 
 /* [snippet:accept] */
 /* The listening socket is readable: take the waiting connections (a batch at most, so the
