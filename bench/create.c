@@ -21,6 +21,7 @@
  */
 #include "core.h"
 #include "harness.h"
+#include "uvcheck.h"
 
 #include <errno.h>
 #include <spawn.h>
@@ -28,7 +29,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <uv.h>
 
 #define TRUE_PATH "/bin/true"
 
@@ -141,7 +141,7 @@ static void thread_join(void)
 /* [/snippet:starts] */
 
 /* libuv: one job or one timer at a time, each callback starting the next. */
-struct uv_run_state {
+struct uvjob_state {
     long left;
     uv_work_t work;
     uv_timer_t timer;
@@ -154,33 +154,28 @@ static void work_cb(uv_work_t *w)
 
 static void after_work_cb(uv_work_t *w, int status)
 {
-    struct uv_run_state *st = w->data;
+    struct uvjob_state *st = w->data;
     if (status != 0)
-        die_msg("uv_queue_work: %s", uv_strerror(status));
-    if (--st->left > 0) {
-        int rc = uv_queue_work(w->loop, w, work_cb, after_work_cb);
-        if (rc != 0)
-            die_msg("uv_queue_work: %s", uv_strerror(rc));
-    }
+        die_uv("uv_queue_work", status);
+    if (--st->left > 0)
+        check_uv("uv_queue_work", uv_queue_work(w->loop, w, work_cb, after_work_cb));
 }
 
 static void timer_cb(uv_timer_t *t)
 {
-    struct uv_run_state *st = t->data;
+    struct uvjob_state *st = t->data;
     st->left--;
 }
 
-static void uv_series(int timer, long n)
+static void uvjob_series(int timer, long n)
 {
     uv_loop_t loop;
-    struct uv_run_state st = { .left = n };
-    int rc = uv_loop_init(&loop);
-    if (rc != 0)
-        die_msg("uv_loop_init: %s", uv_strerror(rc));
+    struct uvjob_state st = { .left = n };
+    check_uv("uv_loop_init", uv_loop_init(&loop));
     if (timer) {
         /* One timer, one loop turn, every time: a timer armed from inside its own
          * callback may run in the same pass over due timers (libuv before 1.45). */
-        uv_timer_init(&loop, &st.timer);
+        check_uv("uv_timer_init", uv_timer_init(&loop, &st.timer));
         st.timer.data = &st;
         for (long i = 0; i < n; i++) {
             uv_timer_start(&st.timer, timer_cb, 0, 0);
@@ -188,8 +183,7 @@ static void uv_series(int timer, long n)
         }
     } else {
         st.work.data = &st;
-        if ((rc = uv_queue_work(&loop, &st.work, work_cb, after_work_cb)) != 0)
-            die_msg("uv_queue_work: %s", uv_strerror(rc));
+        check_uv("uv_queue_work", uv_queue_work(&loop, &st.work, work_cb, after_work_cb));
         uv_run(&loop, UV_RUN_DEFAULT);     /* returns when the last job queued nothing */
     }
     CHECK(st.left == 0);
@@ -197,8 +191,7 @@ static void uv_series(int timer, long n)
         uv_close((uv_handle_t *)&st.timer, NULL);
         uv_run(&loop, UV_RUN_DEFAULT);
     }
-    if ((rc = uv_loop_close(&loop)) != 0)
-        die_msg("uv_loop_close: %s", uv_strerror(rc));
+    check_uv("uv_loop_close", uv_loop_close(&loop));
 }
 
 static int run(const struct bench_point *p, const struct bench_opts *o, double *values)
@@ -219,7 +212,7 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
     }
     int64_t t0 = now_ns();
     if (v >= 4)
-        uv_series(v == 5, n);
+        uvjob_series(v == 5, n);
     else
         for (long i = 0; i < n; i++) {
             switch (v) {

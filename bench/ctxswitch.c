@@ -29,6 +29,7 @@
 #include "core.h"
 #include "futex.h"
 #include "harness.h"
+#include "uvcheck.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -39,7 +40,6 @@
 #include <sys/resource.h>
 #include <ucontext.h>
 #include <unistd.h>
-#include <uv.h>
 
 #define PEER_TIMEOUT_NS (10 * 1000000000LL)   /* a peer silent this long has died */
 
@@ -364,12 +364,6 @@ static void on_a_readable(uv_poll_t *h, int status, int events)
 }
 /* [/snippet:event-loop] */
 
-static void uv_check_call(const char *call, int rc)
-{
-    if (rc < 0)
-        die_msg("%s: %s", call, uv_strerror(rc));
-}
-
 static int run_event_loop(struct pair *s, int placement, double *rt, double *in_task,
                           double *switches)
 {
@@ -384,12 +378,12 @@ static int run_event_loop(struct pair *s, int placement, double *rt, double *in_
     *in_task = in_task_ns(s, ls.ws_a, ls.ws_b, handoffs_in_task);
 
     uv_loop_t loop;
-    uv_check_call("uv_loop_init", uv_loop_init(&loop));
-    uv_check_call("uv_poll_init", uv_poll_init(&loop, &ls.poll_a, s->p2[0]));
-    uv_check_call("uv_poll_init", uv_poll_init(&loop, &ls.poll_b, s->p1[0]));
+    check_uv("uv_loop_init", uv_loop_init(&loop));
+    check_uv("uv_poll_init", uv_poll_init(&loop, &ls.poll_a, s->p2[0]));
+    check_uv("uv_poll_init", uv_poll_init(&loop, &ls.poll_b, s->p1[0]));
     ls.poll_a.data = ls.poll_b.data = &ls;
-    uv_check_call("uv_poll_start", uv_poll_start(&ls.poll_a, UV_READABLE, on_a_readable));
-    uv_check_call("uv_poll_start", uv_poll_start(&ls.poll_b, UV_READABLE, on_b_readable));
+    check_uv("uv_poll_start", uv_poll_start(&ls.poll_a, UV_READABLE, on_a_readable));
+    check_uv("uv_poll_start", uv_poll_start(&ls.poll_b, UV_READABLE, on_b_readable));
     if (s->warm == 0) {
         ls.start_switches = switches_now();
         ls.t0 = now_ns();
@@ -402,7 +396,7 @@ static int run_event_loop(struct pair *s, int placement, double *rt, double *in_
     uv_close((uv_handle_t *)&ls.poll_a, NULL);
     uv_close((uv_handle_t *)&ls.poll_b, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);          /* lets the closes finish */
-    uv_check_call("uv_loop_close", uv_loop_close(&loop));
+    check_uv("uv_loop_close", uv_loop_close(&loop));
     for (int i = 0; i < 2; i++) {
         close(s->p1[i]);
         close(s->p2[i]);

@@ -11,13 +11,24 @@ readme = open(os.path.join(SRC, "README.md")).read()
 for path in sorted(glob.glob(os.path.join(SRC, "demos", "*", "*.c"))):
     name = os.path.basename(path)[:-2]
     chapter = os.path.basename(os.path.dirname(path))
-    head = open(path).read(3000)
+    text = open(path).read()
+    head = text[:3000]
+    chapter_readme = open(os.path.join(SRC, "demos", chapter, "README.md")).read()
+    if not re.search(r"^int main\(", text, re.M):
+        # A file of the chapter's library (the models its programs link), not a program: it
+        # opens with its one-line job, says its contract in its header, and the chapter's
+        # README lists it.
+        check(head.startswith(f"/* {name}.c - "), f"{chapter}/{name}.c opens with its job")
+        hdr = os.path.join(os.path.dirname(path), f"{name}.h")
+        check(os.path.exists(hdr) and open(hdr).read(200).startswith(f"/* {name}.h - "),
+              f"{chapter}/{name}.h states the contract")
+        check(f"`{name}.c`" in chapter_readme, f"demos/{chapter}/README.md lists {name}.c")
+        continue
     check(head.startswith("/* ") and "Usage:" in head and "Observe:" in head,
           f"{chapter}/{name}.c opens with a header giving Usage and Observe")
     page = os.path.join(SRC, "docs", chapter, f"{name}.md")
     check(os.path.exists(page), f"docs/{chapter}/{name}.md exists")
     check(f"`{name}`" in readme, f"README's catalogue lists {name}")
-    chapter_readme = open(os.path.join(SRC, "demos", chapter, "README.md")).read()
     check(f"`{name}`" in chapter_readme, f"demos/{chapter}/README.md lists {name}")
 
 with open(os.path.join(SRC, "bench", "benches.txt")) as f:
@@ -66,6 +77,30 @@ course = "".join(open(p).read() for p in pages)
 for tool in ("curl", "strace", "nc", "ss", "wrk", "perf"):
     if re.search(rf"(^|`|\$\(|\| ){tool}[ `]", course, re.M):
         check(f"command -v {tool}" in deps, f"scripts/deps.sh provides {tool}, which a lesson runs")
+
+# lib/ is plumbing that knows no chapter: it does not link libuv (the programs that use it
+# do), and only its header-only error check, uvcheck.h, names libuv at all.
+lib_cmake = open(os.path.join(SRC, "lib", "CMakeLists.txt")).read()
+check("UV" not in lib_cmake, "lib/CMakeLists.txt links no libuv")
+for path in sorted(glob.glob(os.path.join(SRC, "lib", "*.[ch]"))):
+    if os.path.basename(path) != "uvcheck.h":
+        check("<uv.h>" not in open(path).read(), f"lib/{os.path.basename(path)} uses no libuv")
+
+# Nothing of ours in libuv's uv_ namespace: no type or function we define is named uv_*
+# (a reader would look it up in libuv's manual; a later libuv could take the name).
+ours = sorted(glob.glob(os.path.join(SRC, "lib", "*.[ch]")) +
+              glob.glob(os.path.join(SRC, "demos", "*", "*.[ch]")) +
+              glob.glob(os.path.join(SRC, "bench", "*.[ch]")))
+for path in ours:
+    text = open(path).read()
+    defined = re.findall(r"^(?:struct|union|enum) (uv_\w+) \{", text, re.M) + \
+              re.findall(r"^[A-Za-z_][\w ]*[ *](uv_\w+)\(", text, re.M)
+    check(not defined, f"{os.path.relpath(path, SRC)} defines nothing named uv_*",
+          ", ".join(defined))
+    # One libuv error check: die_uv()/check_uv() in lib/uvcheck.h name the call.
+    if not path.endswith("uvcheck.h"):
+        check("uv_strerror" not in text and "CHECK(uv_" not in text,
+              f"{os.path.relpath(path, SRC)} fails through die_uv")
 
 r = subprocess.run(["python3", os.path.join(SRC, "scripts", "snippets.py"), "--check"],
                    capture_output=True, text=True)

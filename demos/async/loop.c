@@ -14,7 +14,7 @@
  * See also: docs/async/loop.md, demos/async/server_uv.c (the same loop serving HTTP)
  */
 #include "core.h"
-#include "uvserve.h"
+#include "uvcheck.h"
 
 #include <fcntl.h>
 #include <getopt.h>
@@ -70,14 +70,22 @@ static struct {
 
 static void on_read(uv_fs_t *req);
 
+/* A failed file step names the file too: "uv_fs_open /no/such/file: no such file ...". */
+static noreturn void die_uv_file(const char *call, int err)
+{
+    char what[PATH_MAX + 32];
+    snprintf(what, sizeof what, "%s %s", call, file.path);
+    die_uv(what, err);
+}
+
 static void on_open(uv_fs_t *req)
 {
     if (req->result < 0)
-        die_msg("uv_fs_open %s: %s", file.path, uv_strerror((int)req->result));
+        die_uv_file("uv_fs_open", (int)req->result);
     file.fd = (uv_file)req->result;
     uv_fs_req_cleanup(req);
     file.buf = uv_buf_init(file.chunk, sizeof file.chunk);
-    uv_check("uv_fs_read", uv_fs_read(req->loop, &file.req, file.fd, &file.buf, 1, -1, on_read));
+    check_uv("uv_fs_read", uv_fs_read(req->loop, &file.req, file.fd, &file.buf, 1, -1, on_read));
 }
 
 /* [snippet:read] */
@@ -86,10 +94,10 @@ static void on_read(uv_fs_t *req)
     ssize_t n = req->result;
     uv_fs_req_cleanup(req);
     if (n < 0)
-        die_msg("uv_fs_read %s: %s", file.path, uv_strerror((int)n));
+        die_uv_file("uv_fs_read", (int)n);
     if (n > 0) {                    /* more to come: ask for the next chunk, return at once */
         file.bytes += n;
-        uv_check("uv_fs_read", uv_fs_read(req->loop, req, file.fd, &file.buf, 1, -1, on_read));
+        check_uv("uv_fs_read", uv_fs_read(req->loop, req, file.fd, &file.buf, 1, -1, on_read));
         return;
     }
     uv_fs_t close_req;              /* end of file; closing is quick, do it synchronously */
@@ -159,20 +167,20 @@ int main(int argc, char **argv)
     for (int i = 0; i < 3; i++) {
         snprintf(timers[i].name, sizeof timers[i].name, "timer %c: %ld ms", 'A' + i,
                  steps[i] * step);
-        uv_check("uv_timer_init", uv_timer_init(loop, &timers[i].handle));
-        uv_check("uv_timer_start",
+        check_uv("uv_timer_init", uv_timer_init(loop, &timers[i].handle));
+        check_uv("uv_timer_start",
                  uv_timer_start(&timers[i].handle, on_timer, (uint64_t)(steps[i] * step), 0));
     }
     /* The file: libuv runs blocking file calls on its small thread pool and hands the
      * result back to this thread as a callback. */
-    uv_check("uv_fs_open", uv_fs_open(loop, &file.req, file.path, O_RDONLY, 0, on_open));
+    check_uv("uv_fs_open", uv_fs_open(loop, &file.req, file.path, O_RDONLY, 0, on_open));
     /* The child: sleeps 1.5 steps, exits 3. libuv reaps it and calls on_child_exit. */
     char script[64];
     snprintf(script, sizeof script, "sleep %.3f; exit 3", 1.5 * (double)step / 1000.0);
     char *args[] = { "/bin/sh", "-c", script, NULL };
     uv_process_t child;
     uv_process_options_t po = { .file = args[0], .args = args, .exit_cb = on_child_exit };
-    uv_check("uv_spawn", uv_spawn(loop, &child, &po));
+    check_uv("uv_spawn", uv_spawn(loop, &child, &po));
 
     uv_run(loop, UV_RUN_DEFAULT);   /* returns when nothing is left to wait for */
     /* [/snippet:start] */
@@ -184,7 +192,7 @@ int main(int argc, char **argv)
            (long long)st.st_size);
     printf("loop: took %.1f ms; the longest wait is %ld ms, the waits add up to %ld ms\n",
            took, 3 * step, (3 + 1 + 2) * step + 3 * step / 2);
-    uv_check("uv_loop_close", uv_loop_close(loop));
+    check_uv("uv_loop_close", uv_loop_close(loop));
     uv_library_shutdown();
     return completed == 5 && file.bytes == (int64_t)st.st_size ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -19,10 +19,13 @@
  *           fork cost in bench `server`'s req/s for short connections.
  * Python:   seeds/000, Apache's "one process per request" the seed sets nginx against
  *           (Apache 1.x really pre-forked its processes: see server_prefork.c)
- * See also: docs/async/servers.md, demos/async/server_prefork.c, lib/server.c
+ * See also: docs/async/servers.md, demos/async/server_prefork.c, demos/async/blocking.c,
+ *           demos/async/lifecycle.c (stopping, reaping)
  */
 #include "core.h"
-#include "server.h"
+#include "blocking.h"
+#include "lifecycle.h"
+#include "service.h"
 #include "shared.h"
 
 #include <signal.h>

@@ -18,11 +18,14 @@
  *           once: the third starts only when one of the first two ends. Then hold 100
  *           idle `nc localhost 8080` and curl again: it is answered at once.
  * Python:   seeds/000, Pool(4) with more tasks than workers (task 5 waits for a free one)
- * See also: docs/async/server_pool.md, docs/async/servers.md, lib/server.c (server_answer)
+ * See also: docs/async/server_pool.md, docs/async/servers.md,
+ *           demos/async/blocking.c (server_answer)
  */
 #include "core.h"
 #include "http.h"
-#include "server.h"
+#include "blocking.h"
+#include "lifecycle.h"
+#include "service.h"
 
 #include <errno.h>
 #include <stdlib.h>

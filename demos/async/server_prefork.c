@@ -24,10 +24,13 @@
  * Try:      server_prefork --workers 2, three `curl 'localhost:8080/io?ms=2000'` at once;
  *           kill -9 one worker (ps --ppid ...) and watch the parent start another.
  * Python:   seeds/000, "multi-process, one per core" and Pool's workers started up front
- * See also: docs/async/servers.md, demos/async/server_fork.c, lib/server.c
+ * See also: docs/async/servers.md, demos/async/server_fork.c, demos/async/blocking.c,
+ *           demos/async/lifecycle.c (stopping, reaping)
  */
 #include "core.h"
-#include "server.h"
+#include "blocking.h"
+#include "lifecycle.h"
+#include "service.h"
 #include "shared.h"
 
 #include <poll.h>

@@ -2,7 +2,7 @@
  *
  * Usage:    server_threads [--port P] [--bind ADDR] [--header-timeout MS]
  * Observe:  the main thread accepts; every connection gets a new thread that reads, parses
- *           and answers with plain blocking-style code (lib/server.c), and ends with it.
+ *           and answers with plain blocking-style code (blocking.c), and ends with it.
  *           `ls /proc/$(pidof server_threads)/task | wc -l` while clients are connected:
  *           one task per connection, plus main. /io?ms=N sleeps in its thread, which costs
  *           nothing but that thread's memory; the kernel runs the others meanwhile.
@@ -15,10 +15,12 @@
  * Try:      server_threads --port 0, then hold 1000 idle connections (bench `server`'s
  *           memory points) and compare RSS with server_uv.
  * Python:   seeds/000, the Apache-style "a worker per request" the seed sets nginx against
- * See also: docs/async/servers.md, lib/server.c (server_serve_blocking)
+ * See also: docs/async/servers.md, demos/async/blocking.c (server_serve_blocking)
  */
 #include "core.h"
-#include "server.h"
+#include "blocking.h"
+#include "lifecycle.h"
+#include "service.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -15,11 +15,12 @@
  * Try:      server_uv_multi --workers 1 vs --workers 2 under wrk (bench `server` does it);
  *           ss -ltnp | grep server_uv_multi   (N listening sockets, one port)
  * Python:   seeds/000, nginx's "one process per core, each with an event loop"
- * See also: docs/async/servers.md, demos/async/server_uv.c (one loop), lib/uvserve.c
+ * See also: docs/async/servers.md, demos/async/server_uv.c (the loop each thread runs)
  */
 #include "core.h"
-#include "server.h"
-#include "uvserve.h"
+#include "lifecycle.h"
+#include "server_uv.h"
+#include "service.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@ int main(int argc, char **argv)
     /* [snippet:reuseport] */
     /* The first socket binds the port (maybe port 0: the kernel picks); the others bind the
      * port it got. SO_REUSEPORT on all of them lets them share it. */
-    struct uv_service *svc = xcalloc((size_t)o.workers, sizeof *svc);
+    struct uvs_service *svc = xcalloc((size_t)o.workers, sizeof *svc);
     pthread_t *threads = xcalloc((size_t)o.workers, sizeof *threads);
     int port = o.port;
     for (int i = 0; i < o.workers; i++) {
