@@ -89,7 +89,7 @@ static void test_table(void)
         const struct want *w = &table[t];
         size_t n = w->len, head = head_of(w);
         struct http_parser p;
-        struct http_request whole, part;
+        struct http_request whole = { 0 }, part = { 0 };
 
         http_parser_reset(&p);
         if (!EXPECT(parse_exact(&p, w->req, n, &whole) == 1))
