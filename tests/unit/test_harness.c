@@ -105,7 +105,7 @@ static void test_lists(void)
     const char *bad_names[] = { "", "a,,b", ",a", "a,", "a,12345678", NULL };
     for (int i = 0; bad_names[i]; i++)
         expect_exit(a_names, bad_names[i], 2);
-    expect_exit(a_names, "a,1234567", 0);                    /* 7 letters fit in 8 bytes */
+    expect_exit(a_names, "a,1234567", 0);                    /* 7 characters fit in 8 bytes */
 
     EXPECT(parse_choice("--lock", "mutex", (const char *const[]){ "none", "mutex", NULL }) == 1);
     expect_exit(a_choice, "Mutex", 2);
