@@ -30,7 +30,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* The median of v[0..n-1] (sorts v in place); the mean of the two middle values when n is even. */
-static double median(double *v, int n)
+double median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;

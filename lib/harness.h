@@ -99,6 +99,10 @@ int bench_peer_missing(const struct bench_opts *o);
 int bench_peer_value(const struct bench_opts *o, const char *const args[], const char *key,
                      double *value);
 
+/* The median of v[0..n-1], n >= 1: the middle value, or the mean of the two middle values
+ * when n is even. Sorts v in place, so v[0] and v[n-1] are then the min and the max. */
+double median(double *v, int n);
+
 /* The worker counts for a scaling chart: 1 to `max`, every one up to 8, beyond that
  * 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, ... plus `must` (e.g. the CPU count) and `max`.
  * Writes at most `cap` values to out[], returns how many. */
