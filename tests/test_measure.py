@@ -1,8 +1,9 @@
 """measure: the figures on known workloads, as invariants that hold on a busy machine
-running tests in parallel - a sleeping child uses almost no CPU, a spinning child uses
-clearly more, counts are whole and non-negative, the exit status passes through, a
+running tests in parallel - a sleeping child uses almost no CPU, a child doing fixed
+work is charged at least the CPU time it reports itself, counts are whole and non-negative, the exit status passes through, a
 missing command is reported, and the CSV is well-formed."""
 import os
+import sys
 import tempfile
 from testlib import check, done, metric, parse_csv, program, run
 
@@ -26,13 +27,21 @@ check(len(busy) == os.cpu_count(), "one busy row per CPU of the machine",
       f"{len(busy)} rows for {os.cpu_count()} CPUs")
 check(all(0 <= r["value"] <= 100 for r in busy), "CPU busy values are percentages")
 
-r, rows = measured([program("spin"), "--threads", "1", "--seconds", "0.3"])
-spin_cores = metric(rows, "cores_used")
-check(r.returncode == 0, "measure -- spin exits 0", r.stderr)
-check(spin_cores > 0.15 and spin_cores > 5 * sleep_cores,
-      f"a spinning child uses clearly more than a sleeping one "
-      f"({spin_cores:.2f} vs {sleep_cores:.3f} cores)")
-check(metric(rows, "user") > 0.05, "the spinning child's user time is accounted")
+# A child with a fixed amount of work (not a fixed time: on a loaded machine a timed spin
+# may get little CPU) reports its own CPU time; measure, reaping it with wait4, must
+# account at least that much, and cores used must be that CPU time over the wall time.
+work = ("import resource, sys; sum(i * i for i in range(3_000_000)); "
+        "u = resource.getrusage(resource.RUSAGE_SELF); print(u.ru_utime + u.ru_stime)")
+r, rows = measured([sys.executable, "-c", work])
+check(r.returncode == 0, "measure -- a CPU-bound child exits 0", r.stderr)
+own = float(r.stdout.split()[-1])
+cpu = metric(rows, "user") + metric(rows, "sys")
+check(cpu >= own - 0.002, f"measure accounts at least the CPU time the child reports for "
+      f"itself ({cpu:.3f} s vs {own:.3f} s)")
+check(cpu > 5 * sleep_cores * metric(rows, "wall") and cpu > 0.05,
+      "a working child is charged far more CPU than a sleeping one", f"{cpu:.3f} s")
+check(abs(metric(rows, "cores_used") - cpu / metric(rows, "wall")) < 0.02,
+      "cores used is (user + system) / wall", str(rows))
 check(metric(rows, "cores_used") <= len(os.sched_getaffinity(0)) + 0.05,
       "cores used never exceeds the CPUs available")
 
