@@ -178,7 +178,8 @@ static int wait_sampling(pid_t pid, int pidfd, struct sampler *sm, struct measur
         if (w == -1 && errno != EINTR)
             return -1;
         if (sm->have_stat && sm->period > 0 && read_ticks(sm->cur) == 0) {
-            if (add_samples(r, &sm->cap, sm->prev, sm->cur, (double)(now_ns() - sm->t0) / 1e9) == -1)
+            double t_s = (double)(now_ns() - sm->t0) / 1e9;
+            if (add_samples(r, &sm->cap, sm->prev, sm->cur, t_s) == -1)
                 return -1;
             struct cpu_ticks *t = sm->prev;
             sm->prev = sm->cur;
