@@ -225,7 +225,7 @@ int bench_main(int argc, char **argv, const struct bench_def *def)
 {
     prog_init(argv[0]);
     bench_placement_init();
-    if (def->ignore_sigpipe)       /* a peer that died makes write() fail with EPIPE instead */
+    if (def->ignore_sigpipe)       /* writing to a partner that died fails with EPIPE */
         signal(SIGPIPE, SIG_IGN);
     if (def->raise_nofile)
         raise_nofile();
