@@ -1,4 +1,4 @@
-/* ctxswitch.c (bench) - what one context switch costs: kernel process switch, kernel
+/* bench_ctxswitch.c - what one context switch costs: kernel process switch, kernel
  *                       thread switch, coroutine switch and event-loop dispatch
  *
  * Two tasks, A and B, pass a token back and forth, lmbench lat_ctx style. A round trip is

@@ -1,4 +1,4 @@
-/* ipc.c (bench) - what a message costs between two processes or two threads: pipe,
+/* bench_ipc.c - what a message costs between two processes or two threads: pipe,
  *                 socketpair, TCP over loopback, shared memory with futex wake-ups, and
  *                 POSIX message queues
  *

@@ -1,4 +1,4 @@
-/* race.c (bench) - how often does the unprotected bank balance drift? C beside Python
+/* bench_race.c - how often does the unprotected bank balance drift? C beside Python
  *
  * The seed's experiment - two threads deposit and withdraw 5 and 8 on one balance without
  * a lock - run T times per measurement; drift_pct is the share of those runs whose final

@@ -1,4 +1,4 @@
-/* server.c (bench) - the six HTTP servers of demos/async (and nginx) under load
+/* bench_server.c - the six HTTP servers of demos/async (and nginx) under load
  *
  * One source, four benches (bench/CMakeLists.txt builds it four times with SERVER_BENCH):
  *   server      req/s, p50 and p99 latency against concurrent connections for `GET /`:

@@ -1,4 +1,4 @@
-/* measure.c - run any command and report what it cost: time, cores, switches, memory
+/* measure_main.c - measure: run any command and report what it cost (time, cores, memory)
  *
  * Usage:    measure [--csv] [-o FILE] [--interval MS] [--timeline FILE] [--label NAME] -- CMD [ARGS...]
  * Observe:  "cores used" is (user + system CPU time) / wall time. A program that waits
