@@ -13,15 +13,17 @@
  *     spin,c-threads,2,cores_used_max,1.99,cores
  * and, with --raw FILE, every repeat's own value in FILE (same columns, metric without a
  * suffix, one row per repeat in the order they ran), so a reader can redraw the spread.
- * Benches of two tasks also get placement (--placement) and a peer task (process or
- * thread) from here: see "Placement" at the end.
+ * Benches of two tasks also get placement (--placement) and a partner task (process or
+ * thread): see placement.h, included here. A bench that runs a Python peer script (or
+ * reads a file such as nginx.conf) names it in bench_def.peer; bench_peer_value() runs
+ * the script and reads the value it prints.
  */
 #ifndef HARNESS_H
 #define HARNESS_H
 
 #include <stddef.h>
-#include <pthread.h>
-#include <sys/types.h>
+
+#include "placement.h"
 
 #define BENCH_MAX_METRICS 6
 #define BENCH_MAX_POINTS 512
@@ -44,7 +46,7 @@ struct bench_opts {
     unsigned placements;   /* --placement: bit (1 << p) set for each placement p to measure */
     double seconds;        /* --seconds, or the def's default for the mode (0 if none) */
     const char *python;    /* --python: the interpreter for peers (default "python3") */
-    char peer[4096];       /* the def's peer script, found in --peers DIR ("" if none) */
+    char peer[4096];       /* the def's peer file, found in --peers DIR ("" if none) */
 };
 
 struct bench_def {
@@ -72,14 +74,24 @@ struct bench_def {
      * the harness takes --seconds S and hands the choice to run() as o->seconds. */
     double seconds_quick, seconds_full;
 
-    /* Optional: the file name of a Python peer in bench/peers/ ("gil_spin.py"). When set,
-     * the harness takes --peers DIR and --python PATH and hands run() the script's path
-     * as o->peer and the interpreter as o->python; see bench_peer_missing(). */
+    /* Optional: the file name of a peer in bench/peers/: a Python script ("gil_spin.py")
+     * or, with peer_is_data, a file the bench reads itself ("nginx.conf"). When set, the
+     * harness takes --peers DIR and hands run() the file's path as o->peer; for a script
+     * it also takes --python PATH, handed over as o->python; see bench_peer_missing(). */
     const char *peer;
+    int peer_is_data;
 
-    /* 1: the bench takes --placement (see "Placement" below); its plan() asks
+    /* 1: the bench takes --placement (see placement.h); its plan() asks
      * bench_placement_wanted() which placements to plan points for. */
     int uses_placement;
+
+    /* 1: ignore SIGPIPE, so that writing to a peer, partner or server that has gone fails
+     * with EPIPE (and the run says so) instead of killing the bench. */
+    int ignore_sigpipe;
+
+    /* 1: raise the soft limit on open files to the hard limit before planning (a bench that
+     * holds thousands of connections). */
+    int raise_nofile;
 };
 
 /* Parse the command line, run every planned point and print the rows. Returns the exit
@@ -103,59 +115,11 @@ int bench_peer_value(const struct bench_opts *o, const char *const args[], const
  * when n is even. Sorts v in place, so v[0] and v[n-1] are then the min and the max. */
 double median(double *v, int n);
 
-/* The worker counts for a scaling chart: 1 to `max`, every one up to 8, beyond that
- * 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, ... plus `must` (e.g. the CPU count) and `max`.
- * Writes at most `cap` values to out[], returns how many. */
+/* The worker counts for a scaling chart: every x from 1 to `max` when max <= 8; beyond
+ * that 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, ... (the powers of two and 1.5 times them), plus
+ * `must` (e.g. the CPU count) and `max`. Writes at most `cap` values to out[], returns how
+ * many. */
 size_t bench_steps(long max, long must, long *out, size_t cap);
-
-/* Placement: where the two tasks of a switch, IPC or server bench run. It changes the
- * answer several-fold (a wake-up on another CPU costs far more than a switch on the same
- * one), so a bench that takes --placement plans one series per placement and names it
- * with bench_variant("pipe-processes", p) = "pipe-processes/same-cpu".
- *   BENCH_SAME_CPU  both tasks pinned to the first CPU this process may use: every
- *                   hand-off is a context switch on that CPU
- *   BENCH_SPLIT     task 0 on the first CPU, task 1 on the second: every hand-off is a
- *                   wake-up across CPUs (needs 2 CPUs; planned only where there are)
- *   BENCH_UNPINNED  the scheduler decides, as it does for ordinary programs
- * The harness gives each point's run the process's affinity as it found it at start, so a
- * run that pins itself never leaks its pinning into the next point. */
-enum { BENCH_UNPINNED = 0, BENCH_SAME_CPU = 1, BENCH_SPLIT = 2, BENCH_NPLACEMENTS = 3 };
-
-/* "unpinned", "same-cpu" or "split". */
-const char *bench_placement_name(int placement);
-
-/* 1 if the placement was asked for (--placement, default all) and is possible here. */
-int bench_placement_wanted(const struct bench_opts *o, int placement);
-
-/* "BASE/PLACEMENT-NAME", kept for the life of the program (for bench_point.variant). */
-const char *bench_variant(const char *base, int placement);
-
-/* The placement a variant made by bench_variant() names (BENCH_UNPINNED when none). */
-int bench_placement_of(const char *variant);
-
-/* Pin the calling thread as task `task` (0 or 1) of a pair placed as `placement`; for
- * BENCH_UNPINNED restore the affinity the program started with. Returns 0 or an errno. */
-int bench_pin(int placement, int task);
-
-/* The second task of a pair: fn(arg) in a forked child (BENCH_PROCESS; the child _exits
- * with fn's return value) or in a thread (BENCH_THREAD), pinned as task 1 of `placement`.
- * Memory both tasks use must come from bench_shared_alloc() when it is a process. */
-enum { BENCH_PROCESS = 0, BENCH_THREAD = 1 };
-struct bench_peer {
-    int kind;
-    pid_t pid;
-    pthread_t thread;
-    int placement;
-    int (*fn)(void *);
-    void *arg;
-    int ret;
-};
-void bench_peer_start(struct bench_peer *peer, int kind, int placement,
-                      int (*fn)(void *), void *arg);
-
-/* Wait for the peer to finish. Returns its fn's value (0: fine), or -1 when the child was
- * killed or exited non-zero (said on stderr). */
-int bench_peer_wait(struct bench_peer *peer);
 
 /* Zeroed memory shared with children forked later (mmap MAP_SHARED), and its release. */
 void *bench_shared_alloc(size_t size);

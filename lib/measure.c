@@ -1,10 +1,9 @@
 /* measure.c - run a command, account for it, sample the CPUs (contract in measure.h) */
 #include "core.h"
 #include "measure.h"
-#include "shared.h"
+#include "spawn_capture.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -102,160 +101,172 @@ static double tv_s(struct timeval tv)
     return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
-int measure_run(char *const argv[], const struct measure_opts *o, struct measure_result *r)
+/* The dispositions and mask that forwarding replaced, to restore after the run and in
+ * the child before it execs. */
+struct stop_forwarding {
+    struct sigaction old_int, old_quit, old_term;
+    sigset_t old_mask;
+};
+
+/* Stop signals are passed on to the command (forward_stop). They stay blocked until
+ * fwd_pid and fwd_pidfd name the child, so none arrives while there is nobody to forward
+ * it to: a blocked signal waits, pending, and is handled at the unblock. */
+static void forward_stops_begin(struct stop_forwarding *sf)
 {
-    memset(r, 0, sizeof *r);
-    struct cpu_ticks *start = malloc(sizeof *start), *prev = malloc(sizeof *prev),
-                     *cur = malloc(sizeof *cur);
-    int ret = -1, saved;
-    size_t cap = 0;
-    int have_stat;
-    if (!start || !prev || !cur)
-        goto out;
-    have_stat = read_ticks(start) == 0;
-    *prev = *start;
-
-    /* The child reports a failed exec through this close-on-exec pipe: a successful exec
-     * closes it with nothing written, so the parent's read sees end-of-file. */
-    int errpipe[2];
-    if (pipe2(errpipe, O_CLOEXEC) == -1)
-        goto out;
-
-    /* Stop signals are passed on to the command (forward_stop). They stay blocked until
-     * fwd_pid and fwd_pidfd name the child, so none arrives while there is nobody to
-     * forward it to: a blocked signal waits, pending, and is handled at the unblock. */
-    struct sigaction fwd = { .sa_handler = forward_stop }, old_int, old_quit, old_term;
+    struct sigaction fwd = { .sa_handler = forward_stop };
     sigemptyset(&fwd.sa_mask);
-    sigset_t stops, old_mask;
+    sigset_t stops;
     sigemptyset(&stops);
     sigaddset(&stops, SIGINT);
     sigaddset(&stops, SIGQUIT);
     sigaddset(&stops, SIGTERM);
-    sigprocmask(SIG_BLOCK, &stops, &old_mask);
+    sigprocmask(SIG_BLOCK, &stops, &sf->old_mask);
     fwd_pid = 0, fwd_pidfd = -1, fwd_sig = 0;
-    sigaction(SIGINT, &fwd, &old_int);
-    sigaction(SIGQUIT, &fwd, &old_quit);
-    sigaction(SIGTERM, &fwd, &old_term);
+    sigaction(SIGINT, &fwd, &sf->old_int);
+    sigaction(SIGQUIT, &fwd, &sf->old_quit);
+    sigaction(SIGTERM, &fwd, &sf->old_term);
+}
 
-    int64_t t0 = now_ns();
-    pid_t parent = getpid(), pid = fork();
-    if (pid == -1) {
-        saved = errno;
-        close(errpipe[0]);
-        close(errpipe[1]);
-        errno = saved;
-        goto restore;
-    }
-    if (pid == 0) {
-        end_with_parent(parent, SIGKILL);   /* kill -9 of us must not leave it running */
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGQUIT, &old_quit, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
-        sigprocmask(SIG_SETMASK, &old_mask, NULL);
-        if (o->quiet) {
-            int null = open("/dev/null", O_WRONLY);
-            if (null >= 0) {
-                dup2(null, STDOUT_FILENO);
-                dup2(null, STDERR_FILENO);
-            }
-        }
-        execvp(argv[0], argv);
-        int e = errno;
-        (void)!write(errpipe[1], &e, sizeof e);
-        _exit(127);
-    }
-    close(errpipe[1]);
+/* Put back what forward_stops_begin() replaced (in the parent after the run, and in the
+ * child before exec: the command gets the dispositions and mask we were started with). */
+static void forward_stops_end(void *arg)
+{
+    struct stop_forwarding *sf = arg;
+    fwd_pid = 0, fwd_pidfd = -1;
+    sigaction(SIGINT, &sf->old_int, NULL);
+    sigaction(SIGQUIT, &sf->old_quit, NULL);
+    sigaction(SIGTERM, &sf->old_term, NULL);
+    sigprocmask(SIG_SETMASK, &sf->old_mask, NULL);
+}
 
-    /* Wait for the child, waking every sample_ms to read /proc/stat. A pidfd becomes
-     * readable the moment the child exits, so the wait adds no latency to wall time.
-     * Kernels before 5.3 lack pidfd_open: there we poll with wait4(WNOHANG). */
-    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    fwd_pid = pid, fwd_pidfd = pidfd;
-    sigprocmask(SIG_SETMASK, &old_mask, NULL);
-    int period = o->sample_ms > 0 ? o->sample_ms : -1;
-    struct rusage ru;
-    int status;
+/* What the sample loop keeps between /proc/stat reads. */
+struct sampler {
+    struct cpu_ticks *start, *prev, *cur;
+    int have_stat;         /* /proc/stat could be read at the start */
+    int period;            /* ms between samples, or -1 for none */
+    size_t cap;            /* room in r->samples */
+    int64_t t0;            /* when the command started */
+};
+
+/* Wait for the child, waking every sample period to read /proc/stat. A pidfd becomes
+ * readable the moment the child exits, so the wait adds no latency to wall time. Kernels
+ * before 5.3 lack pidfd_open: there we poll with wait4(WNOHANG). Returns 0 with *status
+ * and *ru filled in, or -1 with errno (the child has been killed and reaped). */
+static int wait_sampling(pid_t pid, int pidfd, struct sampler *sm, struct measure_result *r,
+                         int *status, struct rusage *ru)
+{
     for (;;) {
         pid_t w;
         if (pidfd >= 0) {
             struct pollfd p = { .fd = pidfd, .events = POLLIN };
-            int n = poll(&p, 1, period);
+            int n = poll(&p, 1, sm->period);
             if (n == -1 && errno != EINTR) {
-                saved = errno;
+                int saved = errno;
                 kill(pid, SIGKILL);
-                wait4(pid, &status, 0, &ru);
+                wait4(pid, status, 0, ru);
                 errno = saved;
-                fwd_pidfd = -1;
-                close(pidfd);
-                close(errpipe[0]);
-                goto restore;
+                return -1;
             }
-            w = n > 0 ? wait4(pid, &status, 0, &ru) : 0;
+            w = n > 0 ? wait4(pid, status, 0, ru) : 0;
         } else {
-            w = wait4(pid, &status, period > 0 ? WNOHANG : 0, &ru);
+            w = wait4(pid, status, sm->period > 0 ? WNOHANG : 0, ru);
             if (w == 0)
-                sleep_ns((int64_t)period * 1000000);
+                sleep_ns((int64_t)sm->period * 1000000);
         }
         if (w == pid)
-            break;
+            return 0;
         if (w == -1 && errno != EINTR)
-            goto restore;
-        if (have_stat && period > 0 && read_ticks(cur) == 0) {
-            if (add_samples(r, &cap, prev, cur, (double)(now_ns() - t0) / 1e9) == -1)
-                goto restore;
-            struct cpu_ticks *t = prev;
-            prev = cur;
-            cur = t;
+            return -1;
+        if (sm->have_stat && sm->period > 0 && read_ticks(sm->cur) == 0) {
+            double t_s = (double)(now_ns() - sm->t0) / 1e9;
+            if (add_samples(r, &sm->cap, sm->prev, sm->cur, t_s) == -1)
+                return -1;
+            struct cpu_ticks *t = sm->prev;
+            sm->prev = sm->cur;
+            sm->cur = t;
         }
     }
+}
+
+/* Fill *r from the child's wait status and rusage, and the per-CPU busy shares from the
+ * last /proc/stat read. Returns 0, or -1 with errno when out of memory. */
+static int fill_result(struct measure_result *r, int status, const struct rusage *ru,
+                       double wall_s, struct sampler *sm)
+{
+    r->wstatus = status;
+    r->wall_s = wall_s;
+    r->user_s = tv_s(ru->ru_utime);
+    r->sys_s = tv_s(ru->ru_stime);
+    r->cores_used = r->wall_s > 0 ? (r->user_s + r->sys_s) / r->wall_s : 0;
+    r->vcsw = ru->ru_nvcsw;
+    r->ivcsw = ru->ru_nivcsw;
+    r->maxrss_kib = ru->ru_maxrss;
+    if (!sm->have_stat || read_ticks(sm->cur) != 0 || sm->cur->n != sm->start->n)
+        return 0;
+    if (sm->period > 0 && add_samples(r, &sm->cap, sm->prev, sm->cur, r->wall_s) == -1)
+        return -1;
+    r->cpu = malloc((size_t)sm->cur->n * sizeof *r->cpu);
+    r->busy_pct = malloc((size_t)sm->cur->n * sizeof *r->busy_pct);
+    if (!r->cpu || !r->busy_pct)
+        return -1;
+    r->ncpus = sm->cur->n;
+    for (int i = 0; i < sm->cur->n; i++) {
+        r->cpu[i] = sm->cur->cpu[i];
+        r->busy_pct[i] = busy_between(sm->start, sm->cur, i);
+    }
+    return 0;
+}
+
+/* Start the command, wait for it while sampling, fill *r. 0, or -1 with errno. */
+static int run_sampled(char *const argv[], const struct measure_opts *o, struct sampler *sm,
+                       struct measure_result *r)
+{
+    struct stop_forwarding sf;
+    forward_stops_begin(&sf);
+    struct spawn_opts so = { .child_setup = forward_stops_end, .arg = &sf,
+                             .out = o->quiet ? SPAWN_NULL : SPAWN_INHERIT,
+                             .err = o->quiet ? SPAWN_NULL : SPAWN_INHERIT };
+    struct spawn child;
+    sm->t0 = now_ns();
+    if (spawn_start(&child, argv, &so) == SPAWN_MISSING) {
+        r->exec_errno = errno;
+        forward_stops_end(&sf);
+        return 0;
+    }
+    int pidfd = (int)syscall(SYS_pidfd_open, child.pid, 0);
+    fwd_pid = child.pid, fwd_pidfd = pidfd;
+    sigprocmask(SIG_SETMASK, &sf.old_mask, NULL);
+    struct rusage ru;
+    int status, ret = wait_sampling(child.pid, pidfd, sm, r, &status, &ru);
     int64_t t1 = now_ns();
     fwd_pid = 0, fwd_pidfd = -1;
     if (pidfd >= 0)
         close(pidfd);
-
-    int e = 0;
-    if (read(errpipe[0], &e, sizeof e) == (ssize_t)sizeof e)
-        r->exec_errno = e;
-    close(errpipe[0]);
-
-    r->wstatus = status;
-    r->wall_s = (double)(t1 - t0) / 1e9;
-    r->user_s = tv_s(ru.ru_utime);
-    r->sys_s = tv_s(ru.ru_stime);
-    r->cores_used = r->wall_s > 0 ? (r->user_s + r->sys_s) / r->wall_s : 0;
-    r->vcsw = ru.ru_nvcsw;
-    r->ivcsw = ru.ru_nivcsw;
-    r->maxrss_kib = ru.ru_maxrss;
-
-    if (have_stat && read_ticks(cur) == 0 && cur->n == start->n) {
-        if (period > 0 && add_samples(r, &cap, prev, cur, r->wall_s) == -1)
-            goto restore;
-        r->cpu = malloc((size_t)cur->n * sizeof *r->cpu);
-        r->busy_pct = malloc((size_t)cur->n * sizeof *r->busy_pct);
-        if (!r->cpu || !r->busy_pct)
-            goto restore;
-        r->ncpus = cur->n;
-        for (int i = 0; i < cur->n; i++) {
-            r->cpu[i] = cur->cpu[i];
-            r->busy_pct[i] = busy_between(start, cur, i);
-        }
-    }
-    ret = 0;
-
-restore:
-    saved = errno;
-    fwd_pid = 0, fwd_pidfd = -1;
+    if (ret == 0)
+        ret = fill_result(r, status, &ru, (double)(t1 - sm->t0) / 1e9, sm);
+    int saved = errno;
     r->stop_signal = fwd_sig;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGQUIT, &old_quit, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    forward_stops_end(&sf);
     errno = saved;
-out:
-    saved = errno;
-    free(start);
-    free(prev);
-    free(cur);
+    return ret;
+}
+
+int measure_run(char *const argv[], const struct measure_opts *o, struct measure_result *r)
+{
+    memset(r, 0, sizeof *r);
+    struct sampler sm = { .start = malloc(sizeof *sm.start), .prev = malloc(sizeof *sm.prev),
+                          .cur = malloc(sizeof *sm.cur),
+                          .period = o->sample_ms > 0 ? o->sample_ms : -1 };
+    int ret = -1;
+    if (sm.start && sm.prev && sm.cur) {
+        sm.have_stat = read_ticks(sm.start) == 0;
+        *sm.prev = *sm.start;
+        ret = run_sampled(argv, o, &sm, r);
+    }
+    int saved = errno;
+    free(sm.start);
+    free(sm.prev);
+    free(sm.cur);
     if (ret != 0)
         measure_free(r);
     errno = saved;

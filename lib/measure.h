@@ -47,7 +47,8 @@ struct measure_result {
 
 /* Run argv[0] (searched in PATH) with arguments argv, wait for it and fill *r.
  * Returns 0 when the command ran (whatever its exit status) or could not be exec'd
- * (r->exec_errno says why); -1 with errno set when fork() or the bookkeeping failed.
+ * (r->exec_errno says why; nothing else is filled in); -1 with errno set when the
+ * bookkeeping failed (a failed fork() exits, naming it: spawn_capture.h starts the command).
  * SIGINT, SIGQUIT and SIGTERM that reach us while waiting are passed on to the command,
  * so it stops whether the whole group was signalled (Ctrl-C) or only we were (kill -INT
  * PID), and the caller still reports (r->stop_signal says which); the command dies with

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""pool_peer.py - tasks per second through Python's multiprocessing.Pool, for bench/pool.c.
+"""pool_peer.py - tasks per second through Python's multiprocessing.Pool, for bench/bench_pool.c.
 
 Usage:    python3 bench/peers/pool_peer.py --mode apply_async|map --tasks N --work-us W
                                            [--workers P]

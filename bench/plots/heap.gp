@@ -13,7 +13,7 @@ set format y '10^{%L}'
 set xrange [0.5:STATS_max + 0.5]
 set xtics 1
 set key center right box opaque
-# Block 1 is py-manager (bench/heap.c plans c-shm first); the dashed line is 100x it.
+# Block 1 is py-manager (bench/bench_heap.c plans c-shm first); the dashed line is 100x it.
 # Without Python points (the peer skipped) there is no aim to draw.
 if (blocks > 1) {
     plot for [i=0:blocks-1] file index i using 1:2:3:4 with yerrorlines lt i+1 title columnhead(2), \

@@ -16,7 +16,7 @@
  *           shared_heap --workers 1 and --workers 4: pops per second (the lock is the
  *           bottleneck: more processes do not pop faster)
  * Python:   seeds/001, a BaseManager serving a heap with a comparer and a Lock
- * See also: docs/processes/shared_heap.md, lib/shheap.h (the heap), bench/heap.c
+ * See also: docs/processes/shared_heap.md, lib/shheap.h (the heap), bench/bench_heap.c
  */
 #include "core.h"
 #include "shared.h"

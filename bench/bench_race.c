@@ -1,4 +1,4 @@
-/* race.c (bench) - how often does the unprotected bank balance drift? C beside Python
+/* bench_race.c - how often does the unprotected bank balance drift? C beside Python
  *
  * The seed's experiment - two threads deposit and withdraw 5 and 8 on one balance without
  * a lock - run T times per measurement; drift_pct is the share of those runs whose final
@@ -17,16 +17,13 @@
  */
 #include "core.h"
 #include "harness.h"
-#include "shared.h"
+#include "spawn_capture.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 static long trials = -1;                    /* --trials; by default 10 quick, 20 full */
 static char race_path[PATH_MAX];            /* the race demo, beside this binary */
@@ -51,59 +48,12 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
     return n;
 }
 
-/* Run argv (pinned to one CPU if `one_cpu`), collect up to size-1 bytes of its stdout
- * into buf. Returns the wait status, or -1 with errno when it could not be started
- * (errno ENOENT etc. from exec is passed back through a pipe). */
-static int run_capture(char *const argv[], int one_cpu, char *buf, size_t size)
+/* In the child of spawn_capture(), for c-1cpu: the whole program on one CPU. */
+static void pin_one_cpu(void *unused)
 {
-    int out[2], err[2];
-    xpipe(out);
-    xpipe(err);
-    pid_t parent = getpid(), pid = xfork();
-    if (pid == 0) {
-        end_with_parent(parent, SIGKILL);     /* a killed bench leaves no run behind */
-        close(out[0]);
-        close(err[0]);
-        if (dup2(out[1], STDOUT_FILENO) == -1)
-            die_child_errno("dup2");
-        if (one_cpu && pin_to_cpu(cpu_id(0)) != 0)
-            die_child_errno("sched_setaffinity");
-        fcntl(err[1], F_SETFD, FD_CLOEXEC);   /* closes itself if exec succeeds */
-        execvp(argv[0], argv);
-        int e = errno;
-        (void)!write(err[1], &e, sizeof e);
-        _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
-    size_t len = 0;
-    ssize_t got;
-    while ((got = read(out[0], buf + len, size - 1 - len)) != 0) {
-        if (got == -1 && errno == EINTR)
-            continue;
-        if (got == -1)
-            die_errno("read");
-        len += (size_t)got;
-        if (len == size - 1) {                 /* full: drain the rest so it can finish */
-            char sink[4096];
-            while (read(out[0], sink, sizeof sink) > 0)
-                ;
-            break;
-        }
-    }
-    buf[len] = '\0';
-    close(out[0]);
-    int exec_errno = 0;
-    if (read(err[0], &exec_errno, sizeof exec_errno) != (ssize_t)sizeof exec_errno)
-        exec_errno = 0;
-    close(err[0]);
-    int status;
-    xwaitpid(pid, &status, 0);
-    if (exec_errno) {
-        errno = exec_errno;
-        return -1;
-    }
-    return status;
+    (void)unused;
+    if (pin_to_cpu(cpu_id(0)) != 0)
+        die_child_errno("sched_setaffinity");
 }
 
 static int run(const struct bench_point *p, const struct bench_opts *o, double *values)
@@ -122,9 +72,9 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
     if (is_py && bench_peer_missing(o))
         return 1;
     static char out[1 << 20];
-    int status = run_capture(is_py ? py_cmd : c_cmd, !strcmp(p->variant, "c-1cpu"), out,
-                             sizeof out);
-    if (status == -1) {
+    struct spawn_opts so = { .child_setup = strcmp(p->variant, "c-1cpu") ? NULL : pin_one_cpu };
+    int status;
+    if (spawn_capture(is_py ? py_cmd : c_cmd, &so, out, sizeof out, &status) == SPAWN_MISSING) {
         fprintf(stderr, "race: cannot run %s: %s%s\n", is_py ? o->python : race_path,
                 strerror(errno), is_py ? " - Python points skipped" : "");
         return is_py ? 1 : -1;

@@ -1,4 +1,4 @@
-/* pool.c (bench) - tasks per second through a pool, against the work in each task:
+/* bench_pool.c - tasks per second through a pool, against the work in each task:
  *                  the C process pool, a C thread pool, and Python's multiprocessing.Pool
  *
  * x is the work in one task, in microseconds of spinning on the clock (0: an empty task).

@@ -1,4 +1,4 @@
-/* create.c (bench) - what it costs to start a unit of concurrency and see it finish
+/* bench_create.c - what it costs to start a unit of concurrency and see it finish
  *
  * Each series starts something that does nothing, waits for it to be done, and repeats;
  * the figure is the time per start-and-reap, in ns:

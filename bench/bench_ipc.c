@@ -1,4 +1,4 @@
-/* ipc.c (bench) - what a message costs between two processes or two threads: pipe,
+/* bench_ipc.c - what a message costs between two processes or two threads: pipe,
  *                 socketpair, TCP over loopback, shared memory with futex wake-ups, and
  *                 POSIX message queues
  *
@@ -36,7 +36,7 @@
 #define SMALL 64                              /* latency message, bytes */
 #define BLOCK (64 * 1024)                     /* bandwidth block, bytes */
 #define SLOTS 4                               /* shm-futex ring slots per direction */
-#define PEER_TIMEOUT_NS (10 * 1000000000LL)   /* a peer silent this long has died */
+#define PARTNER_TIMEOUT_NS (10 * 1000000000LL)   /* a partner silent this long has died */
 
 static long rounds_flag = 0;                  /* --rounds; 0: 500 quick, 5000 full */
 static long blocks_flag = 0;                  /* --blocks; 0: 256 quick (16 MiB), 2048 full */
@@ -91,7 +91,7 @@ static int read_all(int fd, char *p, size_t n)
         if (r == -1 && errno != ECONNRESET)
             die_errno("read");
         if (r <= 0)
-            return -1;                   /* end of file: the peer is gone */
+            return -1;                   /* end of file: the partner is gone */
         p += r;
         n -= (size_t)r;
     }
@@ -105,7 +105,7 @@ static int ring_send(struct ring *r, const char *p, size_t n)
     unsigned tail;
     /* Full: sleep until the receiver moves tail on. */
     while (head - (tail = atomic_load_explicit(&r->tail, memory_order_acquire)) == SLOTS)
-        if (futex_wait_change(&r->tail, tail, PEER_TIMEOUT_NS) == tail)
+        if (futex_wait_change(&r->tail, tail, PARTNER_TIMEOUT_NS) == tail)
             return -1;
     memcpy(r->data[head % SLOTS], p, n);
     r->len[head % SLOTS] = n;
@@ -119,7 +119,7 @@ static int ring_recv(struct ring *r, char *p, size_t n)
     unsigned tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
     /* Empty: sleep until the sender moves head on. */
     while (atomic_load_explicit(&r->head, memory_order_acquire) == tail)
-        if (futex_wait_change(&r->head, tail, PEER_TIMEOUT_NS) == tail)
+        if (futex_wait_change(&r->head, tail, PARTNER_TIMEOUT_NS) == tail)
             return -1;
     CHECK(r->len[tail % SLOTS] == n);
     memcpy(p, r->data[tail % SLOTS], n);
@@ -130,18 +130,18 @@ static int ring_recv(struct ring *r, char *p, size_t n)
 /* [/snippet:shm-ring] */
 
 /* The give-up point for a blocking mq call: mq_timed*() want a date on CLOCK_REALTIME.
- * Only a deadline for a dead peer, never a measurement (those use now_ns()). */
+ * Only a deadline for a dead partner, never a measurement (those use now_ns()). */
 static struct timespec mq_deadline(void)
 {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += PEER_TIMEOUT_NS / 1000000000;
+    until.tv_sec += PARTNER_TIMEOUT_NS / 1000000000;
     return until;
 }
 
 static int mq_send_all(mqd_t q, long msg_max, const char *p, size_t n)
 {
-    struct timespec until = mq_deadline();   /* a full queue nobody empties: peer gone */
+    struct timespec until = mq_deadline();   /* a full queue nobody empties: partner gone */
     for (size_t off = 0; off < n;) {
         size_t part = n - off < (size_t)msg_max ? n - off : (size_t)msg_max;
         if (mq_timedsend(q, p + off, part, 0, &until) == 0)
@@ -416,14 +416,14 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
     int pin = bench_pin(placement, 0);
     if (pin != 0)
         die_code("sched_setaffinity", pin);
-    struct bench_peer peer;
-    bench_peer_start(&peer, kind, placement, task_b, &c);
+    struct bench_partner partner;
+    bench_partner_start(&partner, kind, placement, task_b, &c);
     if (kind == BENCH_PROCESS)
         chan_close_side(&c, 1);          /* B's ends are B's: its death is our EOF */
     int bad = task_a(&c, &values[0], &values[1]);
     if (kind == BENCH_PROCESS)
         chan_close_side(&c, 0);          /* and A's ends: B sees EOF if it still reads */
-    int peer_bad = bench_peer_wait(&peer);
+    int partner_bad = bench_partner_wait(&partner);
     if (kind == BENCH_THREAD) {
         chan_close_side(&c, 0);
         chan_close_side(&c, 1);
@@ -431,7 +431,7 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
     chan_free(&c);
     if (bad)
         fprintf(stderr, "ipc: %s: task B stopped answering\n", p->variant);
-    return bad || peer_bad ? -1 : 0;
+    return bad || partner_bad ? -1 : 0;
 }
 
 static const struct bench_def def = {
@@ -455,11 +455,10 @@ static const struct bench_def def = {
     .plan = plan,
     .run = run,
     .uses_placement = 1,
+    .ignore_sigpipe = 1,                  /* a partner that died: EPIPE, not death */
 };
 
 int main(int argc, char **argv)
 {
-    /* A peer that died makes write() fail with EPIPE instead of killing us with SIGPIPE. */
-    signal(SIGPIPE, SIG_IGN);
     return bench_main(argc, argv, &def);
 }

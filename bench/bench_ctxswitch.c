@@ -1,4 +1,4 @@
-/* ctxswitch.c (bench) - what one context switch costs: kernel process switch, kernel
+/* bench_ctxswitch.c - what one context switch costs: kernel process switch, kernel
  *                       thread switch, coroutine switch and event-loop dispatch
  *
  * Two tasks, A and B, pass a token back and forth, lmbench lat_ctx style. A round trip is
@@ -41,7 +41,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#define PEER_TIMEOUT_NS (10 * 1000000000LL)   /* a peer silent this long has died */
+#define PARTNER_TIMEOUT_NS (10 * 1000000000LL)   /* a partner silent this long has died */
 
 static long rounds_flag = 0;                  /* --rounds; 0: 2000 quick, 20000 full */
 #define MAX_SIZES 16
@@ -91,7 +91,7 @@ static long switches_now(void)
 
 /* [snippet:handoff] */
 /* One hand-off: `me` (0 = A, 1 = B) passes the token on, or waits for it. Returns 0, or
- * -1 when the peer is gone (EOF or EPIPE on the pipe, or a futex word unchanged for 10 s). */
+ * -1 when the partner is gone (EOF or EPIPE on the pipe, or a futex word unchanged for 10 s). */
 static int give(struct pair *s, int me)
 {
     int token = me;
@@ -117,9 +117,9 @@ static int take(struct pair *s, int me)
             die_errno("read");
         return n == sizeof token ? 0 : -1;
     }
-    /* Not our turn yet: sleep in the kernel until the peer flips the word. */
+    /* Not our turn yet: sleep in the kernel until the partner flips the word. */
     if (atomic_load_explicit(&s->turn, memory_order_acquire) != (unsigned)me &&
-        futex_wait_change(&s->turn, (unsigned)!me, PEER_TIMEOUT_NS) != (unsigned)me)
+        futex_wait_change(&s->turn, (unsigned)!me, PARTNER_TIMEOUT_NS) != (unsigned)me)
         return -1;
     return 0;
 }
@@ -194,8 +194,8 @@ static int run_kernel(struct pair *s, int placement, double *rt, double *in_task
     *in_task = in_task_ns(s, ws_a, ws_b, handoffs_in_task);
     free(ws_b);
 
-    struct bench_peer peer;
-    bench_peer_start(&peer, s->kind, placement, task_b, s);
+    struct bench_partner partner;
+    bench_partner_start(&partner, s->kind, placement, task_b, s);
     if (s->kind == BENCH_PROCESS) {
         /* Keep only A's ends, so B's death is an end-of-file here (and A's, there). */
         close(s->p1[0]);
@@ -222,7 +222,7 @@ static int run_kernel(struct pair *s, int placement, double *rt, double *in_task
     }
     if (s->kind == BENCH_PROCESS)
         close(s->p1[1]);                   /* B sees EOF if it is still reading */
-    int peer_bad = bench_peer_wait(&peer);
+    int partner_bad = bench_partner_wait(&partner);
     if (s->kind == BENCH_PROCESS)
         close(s->p2[0]);
     else
@@ -233,7 +233,7 @@ static int run_kernel(struct pair *s, int placement, double *rt, double *in_task
     free(ws_a);
     *rt = (double)(t1 - t0) / (double)s->rounds;
     *switches = (double)(a_switches + s->b_switches) / (double)s->rounds;
-    return bad || peer_bad ? -1 : 0;
+    return bad || partner_bad ? -1 : 0;
 }
 
 /* ---- coroutines: two stacks in one thread, swapcontext() between them --------------- */
@@ -533,11 +533,10 @@ static const struct bench_def def = {
     .plan = plan,
     .run = run,
     .uses_placement = 1,
+    .ignore_sigpipe = 1,                  /* a partner that died: EPIPE, not death */
 };
 
 int main(int argc, char **argv)
 {
-    /* A peer that died makes write() fail with EPIPE instead of killing us with SIGPIPE. */
-    signal(SIGPIPE, SIG_IGN);
     return bench_main(argc, argv, &def);
 }

@@ -1,4 +1,4 @@
-/* measure.c - run any command and report what it cost: time, cores, switches, memory
+/* measure_main.c - measure: run any command and report what it cost (time, cores, memory)
  *
  * Usage:    measure [--csv] [-o FILE] [--interval MS] [--timeline FILE] [--label NAME] -- CMD [ARGS...]
  * Observe:  "cores used" is (user + system CPU time) / wall time. A program that waits
@@ -90,11 +90,17 @@ static void print_csv(FILE *f, const char *label, const struct measure_result *r
     }
 }
 
-int main(int argc, char **argv)
+/* The command line: flags, then the command after them. */
+struct measure_cli {
+    int csv, interval_ms;
+    const char *out_path, *timeline_path, *label;
+    char **cmd;
+};
+
+/* Parse the flags into *c, or exit 2 through usage_error(). */
+static void parse_flags(int argc, char **argv, struct measure_cli *c)
 {
-    prog_init(argv[0]);
-    int csv = 0, interval_ms = 100;
-    const char *out_path = NULL, *timeline_path = NULL, *label = NULL;
+    *c = (struct measure_cli){ .interval_ms = 100 };
     static const struct option opts[] = {
         { "csv", no_argument, NULL, 'c' },
         { "output", required_argument, NULL, 'o' },
@@ -104,67 +110,79 @@ int main(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    int c;
+    int ch;
     /* "+" stops at the first non-option, so the command's own flags are left to it. */
-    while ((c = getopt_long(argc, argv, "+o:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': csv = 1; break;
-        case 'o': out_path = optarg; break;
-        case 'i': interval_ms = (int)parse_long("--interval", optarg, 0, 60000); break;
-        case 't': timeline_path = optarg; break;
-        case 'l': label = optarg; break;
+    while ((ch = getopt_long(argc, argv, "+o:", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': c->csv = 1; break;
+        case 'o': c->out_path = optarg; break;
+        case 'i': c->interval_ms = (int)parse_long("--interval", optarg, 0, 60000); break;
+        case 't': c->timeline_path = optarg; break;
+        case 'l': c->label = optarg; break;
         case 'h': usage_exit(usage_text);
         default:  usage_try_help();     /* getopt has said what was wrong */
         }
     }
     if (optind >= argc)
         usage_error("no command given (put it after --)");
-    char **cmd = &argv[optind];
-    if (!label) {
-        const char *slash = strrchr(cmd[0], '/');
-        label = slash ? slash + 1 : cmd[0];
+    c->cmd = &argv[optind];
+    if (!c->label) {
+        const char *slash = strrchr(c->cmd[0], '/');
+        c->label = slash ? slash + 1 : c->cmd[0];
     }
-    if (strpbrk(label, ",\n"))
-        usage_error("--label: '%s' contains a comma or newline", label);
-    if (timeline_path && interval_ms == 0)
+    if (strpbrk(c->label, ",\n"))
+        usage_error("--label: '%s' contains a comma or newline", c->label);
+    if (c->timeline_path && c->interval_ms == 0)
         usage_error("--timeline needs sampling: give --interval a value above 0");
+}
+
+/* Every per-CPU sample as CSV rows (x = seconds since the start). */
+static void print_timeline(FILE *f, const struct measure_result *r)
+{
+    csv_header(f);
+    for (size_t i = 0; i < r->nsamples; i++) {
+        char variant[32];
+        snprintf(variant, sizeof variant, "cpu%d", r->samples[i].cpu);
+        csv_row(f, "timeline", variant, r->samples[i].t_s, "busy", r->samples[i].busy_pct, "%");
+    }
+}
+
+int main(int argc, char **argv)
+{
+    prog_init(argv[0]);
+    struct measure_cli c;
+    parse_flags(argc, argv, &c);
 
     /* Open the output files first: better to refuse now than after a long run. */
-    FILE *out = csv ? stdout : stderr, *timeline = NULL;
-    if (out_path && !(out = fopen(out_path, "w")))
-        die_errno(out_path);
-    if (timeline_path && !(timeline = fopen(timeline_path, "w")))
-        die_errno(timeline_path);
+    FILE *out = c.csv ? stdout : stderr, *timeline = NULL;
+    if (c.out_path && !(out = fopen(c.out_path, "w")))
+        die_errno(c.out_path);
+    if (c.timeline_path && !(timeline = fopen(c.timeline_path, "w")))
+        die_errno(c.timeline_path);
 
-    struct measure_opts mo = { .sample_ms = interval_ms };
+    struct measure_opts mo = { .sample_ms = c.interval_ms };
     struct measure_result r;
-    if (measure_run(cmd, &mo, &r) == -1)
+    if (measure_run(c.cmd, &mo, &r) == -1)
         die_errno("measure_run");
     if (r.exec_errno) {
         /* Like env(1): 127 for "not found", 126 for "found but cannot run". */
         int e = r.exec_errno;
-        fprintf(stderr, "%s: execvp %s: %s\n", prog_name, cmd[0], strerror(e));
+        fprintf(stderr, "%s: execvp %s: %s\n", prog_name, c.cmd[0], strerror(e));
         measure_free(&r);
         return e == ENOENT ? 127 : 126;
     }
 
-    if (csv)
-        print_csv(out, label, &r);
+    if (c.csv)
+        print_csv(out, c.label, &r);
     else
-        print_prose(out, cmd, &r, interval_ms);
+        print_prose(out, c.cmd, &r, c.interval_ms);
     if (timeline) {
-        csv_header(timeline);
-        for (size_t i = 0; i < r.nsamples; i++) {
-            char variant[32];
-            snprintf(variant, sizeof variant, "cpu%d", r.samples[i].cpu);
-            csv_row(timeline, "timeline", variant, r.samples[i].t_s, "busy",
-                    r.samples[i].busy_pct, "%");
-        }
+        print_timeline(timeline, &r);
         if (fclose(timeline) != 0)
-            die_errno(timeline_path);
+            die_errno(c.timeline_path);
     }
     if (out != stdout && out != stderr && fclose(out) != 0)
-        die_errno(out_path);
+        die_errno(c.out_path);
     fflush(stdout);
 
     int status = r.wstatus, stop = r.stop_signal;

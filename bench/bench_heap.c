@@ -1,4 +1,4 @@
-/* heap.c (bench) - push+pop pairs per second on one shared heap against the number of
+/* bench_heap.c - push+pop pairs per second on one shared heap against the number of
  *                  processes: the shared-memory heap and seed 001's manager-served heap
  *
  * c-shm: P processes share lib/shheap.c's heap of 300 000 records in shared memory; each

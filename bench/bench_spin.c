@@ -1,4 +1,4 @@
-/* spin.c (bench) - cores used by 1..2x(CPUs) busy workers: C threads, C processes,
+/* bench_spin.c - cores used by 1..2x(CPUs) busy workers: C threads, C processes,
  *                  Python threads, Python processes
  *
  * Each point runs one command under measure_run() - demos/threads/spin for C, the peer

@@ -1,4 +1,4 @@
-/* locks.c (bench) - what a protected increment costs: mutex, spinlock, atomic add and
+/* bench_locks.c - what a protected increment costs: mutex, spinlock, atomic add and
  *                  per-thread counters, against 1 .. 2 x CPUs threads; lost updates unprotected
  *
  * Each point starts T threads on a barrier; every thread increments a counter in a loop

@@ -1,4 +1,4 @@
-/* switching.c (bench) - throughput and context switches per second against the number of
+/* bench_switching.c - throughput and context switches per second against the number of
  *                      tasks: CPU-bound and IO-bound, threads and processes
  *
  * Each point runs K tasks for a fixed time with switching_run() (lib/switching.c, the

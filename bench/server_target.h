@@ -1,0 +1,32 @@
+/* server_target.h - the server under test of the server benches: start it, stop it
+ *
+ * A target is one of the course's servers (build/bin/server_uv, ...), started with
+ * --port 0 so the kernel picks a free port that the server prints on its first line, or
+ * nginx from Debian, configured from the peer file bench/peers/nginx.conf with its
+ * @WORKERS@, @PORT@ and @DIR@ filled in, in a temporary folder. Either runs in a child
+ * that gets SIGTERM when the bench dies (end_with_parent()), so it reaps its own workers.
+ */
+#ifndef SERVER_TARGET_H
+#define SERVER_TARGET_H
+
+#include <sys/types.h>
+
+struct target {
+    pid_t pid;
+    int port;
+    char dir[64];           /* nginx's temporary folder, "" for the course's servers */
+};
+
+/* Start the target a series names: "nginx_<W>w" for nginx with W workers configured from
+ * the template at nginx_conf; otherwise the course's server of that name, with
+ * --header-timeout header_timeout_ms (0: none). Returns 0 once it accepts connections on
+ * t->port; 1 when nginx is not installed or its template is missing (said on stderr: skip
+ * the point); -1 on failure (said on stderr). */
+int target_start(const char *variant, const char *nginx_conf, long header_timeout_ms,
+                 struct target *t);
+
+/* SIGTERM, then wait (SIGKILL after 5 s), and remove nginx's folder. Returns 0 if it
+ * exited 0 or, having reaped its workers, died of that SIGTERM as the process servers do. */
+int target_stop(struct target *t);
+
+#endif
