@@ -71,6 +71,14 @@ for page in pages:
         bare = re.search(r"(?<!['\"])\b(?:localhost|127\.0\.0\.1)[:\w]*/\S*\?", line)
         check(not bare, f"{rel}: URL with ? quoted in: {line.strip()}")
 
+# Every lesson with a "What to run" shows what one real run printed: a line
+# <!-- output: COMMAND --> at the start of a line, then a text fence (docs/README.md).
+for page in pages:
+    text = open(page).read()
+    if re.search(r"^## What to run", text, re.M):
+        check(re.search(r"^<!-- output: [^>]+ -->\n```text\n", text, re.M) is not None,
+              f"{os.path.relpath(page, SRC)}: a sample output follows What to run")
+
 # The tools the lessons' commands call are installed (or named) by scripts/deps.sh.
 deps = open(os.path.join(SRC, "scripts", "deps.sh")).read()
 course = "".join(open(p).read() for p in pages)
