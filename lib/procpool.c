@@ -21,6 +21,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -53,11 +54,15 @@ _Static_assert(sizeof(struct task_rec) == 32, "task records are 32 bytes");
 _Static_assert(sizeof(struct result_rec) == 64, "result records are 64 bytes");
 _Static_assert(MAX_BATCH * sizeof(struct result_rec) <= PIPE_BUF, "a batch is one write");
 
-/* One worker's slot. Only that worker writes it while it lives; the parent reads it after
- * the worker has died. The records it holds are the consecutive numbers [lo, hi). */
+/* One worker's slot: the records it holds are the consecutive numbers [lo, hi). Only that
+ * worker writes it; the parent reads it at any time (procpool_busy, procpool_worker_of), not
+ * only after the worker has died, so every field is atomic. `state` holds SLOT_* in its low
+ * two bits and a count of changes above them. The worker writes lo and hi, then publishes
+ * them with a release store of state; the parent loads state (acquire), lo and hi, then
+ * state again, and trusts lo/hi only if state did not change in between (a seqlock). */
 struct slot {
-    _Alignas(64) int state;
-    uint64_t lo, hi;
+    _Alignas(64) _Atomic uint32_t state;
+    _Atomic uint64_t lo, hi;
 };
 
 struct shared {                   /* MAP_SHARED: the parent and every worker see this */
@@ -134,6 +139,36 @@ static void robust_unlock(pthread_mutex_t *m)
         die_code("pthread_mutex_unlock", s);
 }
 
+/* ---- the slots -------------------------------------------------------------------- */
+
+/* The worker's side: a new state, numbered by the worker's own count of changes. The fence
+ * keeps the lo/hi stores that follow from being seen before this store. */
+static void slot_set(struct slot *s, uint32_t *changes, unsigned state)
+{
+    atomic_store_explicit(&s->state, ++*changes << 2 | state, memory_order_release);
+    atomic_thread_fence(memory_order_release);
+}
+
+static void slot_range(struct slot *s, uint64_t lo, uint64_t hi)
+{
+    atomic_store_explicit(&s->lo, lo, memory_order_relaxed);
+    atomic_store_explicit(&s->hi, hi, memory_order_relaxed);
+}
+
+/* The parent's side: a consistent snapshot of state (SLOT_*) and [lo, hi). The worker may
+ * change the slot while we read it; then read again (it never stays mid-change for long). */
+static unsigned slot_read(const struct slot *s, uint64_t *lo, uint64_t *hi)
+{
+    for (;;) {
+        uint32_t before = atomic_load_explicit(&s->state, memory_order_acquire);
+        *lo = atomic_load_explicit(&s->lo, memory_order_relaxed);
+        *hi = atomic_load_explicit(&s->hi, memory_order_relaxed);
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&s->state, memory_order_relaxed) == before)
+            return before & 3;
+    }
+}
+
 /* ---- the worker ------------------------------------------------------------------- */
 
 /* Read between 1 and `max` whole records; 0 at end of file. A pipe read returns at most
@@ -182,6 +217,7 @@ static noreturn void worker_main(struct procpool *p, int w, pid_t parent)
     struct task_rec in[MAX_BATCH];
     struct result_rec out[MAX_BATCH];
     long completed = 0;
+    uint32_t changes = 0;                    /* numbers our slot's states (see slot_read) */
     pid_t self = getpid();                   /* a system call: ask once, not per task */
     for (;;) {
         size_t want = (size_t)p->batch;
@@ -189,22 +225,22 @@ static noreturn void worker_main(struct procpool *p, int w, pid_t parent)
             want = (size_t)(p->max_tasks - completed);
 
         robust_lock(&p->sh->take_lock);                  /* Python: self._rlock */
-        me->state = SLOT_TAKING;
+        slot_set(me, &changes, SLOT_TAKING);
         size_t got = read_records(p->task_r, in, sizeof *in, want);
         if (got == 0) {                                  /* EOF: the pool is closing, */
-            me->state = SLOT_IDLE;                       /* or the parent is gone */
+            slot_set(me, &changes, SLOT_IDLE);           /* or the parent is gone */
             robust_unlock(&p->sh->take_lock);
             _exit(0);
         }
-        me->lo = in[0].seq;                              /* the slot first ... */
-        me->hi = in[got - 1].seq + 1;
+        uint64_t hi = in[got - 1].seq + 1;
+        slot_range(me, in[0].seq, hi);                   /* the slot first ... */
         if (in[0].seq != p->sh->next_seq) {              /* ... then the gap check */
             struct result_rec lost = { .seq = p->sh->next_seq, .seq_end = in[0].seq,
                                        .kind = RES_LOST, .worker = w, .pid = self };
             put_results(p, &lost, 1);
         }
-        p->sh->next_seq = me->hi;
-        me->state = SLOT_RUNNING;
+        p->sh->next_seq = hi;
+        slot_set(me, &changes, SLOT_RUNNING);            /* publishes lo and hi */
         robust_unlock(&p->sh->take_lock);
 
         size_t nout = 0;
@@ -225,8 +261,8 @@ static noreturn void worker_main(struct procpool *p, int w, pid_t parent)
         }
         if (nout > 0)
             put_results(p, out, nout);                   /* Python: self._wlock */
-        me->state = SLOT_IDLE;
-        me->lo = me->hi = 0;
+        slot_set(me, &changes, SLOT_IDLE);
+        slot_range(me, 0, 0);
         if (stop || (p->max_tasks > 0 && completed >= p->max_tasks))
             _exit(0);                                    /* retired, or told to leave */
     }
@@ -250,7 +286,8 @@ static void logf_(struct procpool *p, const char *fmt, ...)
 
 static void start_worker(struct procpool *p, int w)
 {
-    p->sh->slots[w] = (struct slot){ .state = SLOT_IDLE };
+    atomic_store(&p->sh->slots[w].state, SLOT_IDLE);
+    slot_range(&p->sh->slots[w], 0, 0);
     pid_t parent = getpid();
     fflush(NULL);                        /* the child must not inherit unwritten output */
     pid_t pid = xfork();
@@ -347,18 +384,19 @@ static void reap_worker(struct procpool *p, int w)
     p->w[w].pid = 0;
     drain_results(p);                 /* whatever it managed to put counts as done */
 
-    struct slot *s = &p->sh->slots[w];
+    uint64_t lo, hi;
+    unsigned state = slot_read(&p->sh->slots[w], &lo, &hi);
     int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     char how[128];
     describe_status(status, how, sizeof how);
-    if (s->state == SLOT_RUNNING || (s->state == SLOT_TAKING && s->hi > s->lo)) {
+    if (state == SLOT_RUNNING || (state == SLOT_TAKING && hi > lo)) {
         struct procpool_result r = { .state = PROCPOOL_CRASHED, .wstatus = status,
                                      .worker = w, .pid = pid };
-        for (uint64_t seq = s->lo; seq < s->hi; seq++)
+        for (uint64_t seq = lo; seq < hi; seq++)
             finish(p, seq, &r);
         logf_(p, "worker %d (pid %d) %s while running task record #%llu\n", w, (int)pid, how,
-              (unsigned long long)s->lo);
-    } else if (s->state == SLOT_TAKING) {
+              (unsigned long long)lo);
+    } else if (state == SLOT_TAKING) {
         /* It died holding the take lock, perhaps right after read(): send a probe record
          * so that some worker reads past the spot and the gap check can speak. */
         p->lost_wstatus = status;
@@ -667,17 +705,19 @@ pid_t procpool_worker_pid(const struct procpool *p, int w)
 int procpool_busy(const struct procpool *p)
 {
     int busy = 0;
+    uint64_t lo, hi;
     for (int i = 0; i < p->n; i++)
-        busy += p->w[i].pid > 0 && p->sh->slots[i].state == SLOT_RUNNING;
+        busy += p->w[i].pid > 0 && slot_read(&p->sh->slots[i], &lo, &hi) == SLOT_RUNNING;
     return busy;
 }
 
 int procpool_worker_of(const struct procpool_task *t)
 {
     const struct procpool *p = t->pool;
+    uint64_t lo, hi;
     for (int i = 0; i < p->n; i++) {
-        const struct slot *s = &p->sh->slots[i];
-        if (p->w[i].pid > 0 && s->state == SLOT_RUNNING && t->seq >= s->lo && t->seq < s->hi)
+        if (p->w[i].pid > 0 && slot_read(&p->sh->slots[i], &lo, &hi) == SLOT_RUNNING &&
+            t->seq >= lo && t->seq < hi)
             return i;
     }
     return -1;
