@@ -2,7 +2,8 @@
  *                  per-thread counters, against 1 .. 2 x CPUs threads; lost updates unprotected
  *
  * Each point starts T threads on a barrier; every thread increments a counter in a loop
- * for a fixed time, then the counts are added up. ns_per_inc is the wall time divided by
+ * for a fixed time, then the counts are added up. ns_per_inc is the wall time (from the
+ * first thread's start to the last one's finish, each stamped by the thread itself) divided by
  * all the increments the threads made together - the cost of one increment as the whole
  * machine sees it, so perfect scaling would make it fall as 1/T. Variants:
  *   mutex       pthread_mutex_lock; counter++; unlock          (one shared counter)
@@ -30,6 +31,7 @@ static const char *variants[] = { "mutex", "spin", "atomic", "per-thread", "none
 struct slot {                        /* one thread's count, on its own cache line */
     _Alignas(64) long done;          /* increments this thread made */
     long own;                        /* per-thread: the thread's private counter */
+    int64_t began, finished;         /* when this thread started and stopped incrementing */
 };
 
 static struct {
@@ -61,6 +63,7 @@ static void *worker(void *arg)
     volatile long *shared = &sh.counter, *own = &me->own;
     long done = 0;
     pthread_barrier_wait(&sh.start);
+    me->began = now_ns();            /* our own clock: main may not be on a CPU yet */
     while (!atomic_load_explicit(&sh.stop, memory_order_relaxed)) {
         for (int i = 0; i < BATCH; i++) {
             switch (sh.kind) {
@@ -87,6 +90,7 @@ static void *worker(void *arg)
         }
         done += BATCH;
     }
+    me->finished = now_ns();
     me->done = done;
     return NULL;
 }
@@ -115,12 +119,18 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
     for (long i = 0; i < t; i++)
         xpthread_create(&tids[i], NULL, worker, &slots[i]);
     pthread_barrier_wait(&sh.start);
-    int64_t t0 = now_ns();
     sleep_ns((int64_t)(secs * 1e9));
     atomic_store(&sh.stop, 1);
     for (long i = 0; i < t; i++)
         xpthread_join(tids[i], NULL);
-    int64_t ns = now_ns() - t0;
+    /* The increments ran from the first start to the last finish, as the workers saw it:
+     * waking them off the barrier, waking main, and the joins are not increment time. */
+    int64_t first = slots[0].began, last = slots[0].finished;
+    for (long i = 1; i < t; i++) {
+        first = slots[i].began < first ? slots[i].began : first;
+        last = slots[i].finished > last ? slots[i].finished : last;
+    }
+    int64_t ns = last - first;
 
     long total = 0, merged = 0;
     for (long i = 0; i < t; i++) {
