@@ -1,6 +1,6 @@
 """The course stays whole: every demo opens with its explaining header, has a docs page
-that names it, a row in the README's catalogue and in its chapter README; the code quoted
-in docs/ matches the source; every bench is in the README and has a chart with a reading."""
+that names it, a row in the README's catalogue and in its chapter README (a model, a .c
+with its .h: a row in its chapter README); the code quoted in docs/ matches the source; every bench is in the README and has a chart with a reading."""
 import glob
 import os
 import re
@@ -11,13 +11,17 @@ readme = open(os.path.join(SRC, "README.md")).read()
 for path in sorted(glob.glob(os.path.join(SRC, "demos", "*", "*.c"))):
     name = os.path.basename(path)[:-2]
     chapter = os.path.basename(os.path.dirname(path))
+    chapter_readme = open(os.path.join(SRC, "demos", chapter, "README.md")).read()
+    if os.path.exists(path[:-2] + ".h"):    # a model the chapter's demos and benches link
+        check(f"`{name}.{{c,h}}`" in chapter_readme,
+              f"demos/{chapter}/README.md lists the model {name}")
+        continue
     head = open(path).read(3000)
     check(head.startswith("/* ") and "Usage:" in head and "Observe:" in head,
           f"{chapter}/{name}.c opens with a header giving Usage and Observe")
     page = os.path.join(SRC, "docs", chapter, f"{name}.md")
     check(os.path.exists(page), f"docs/{chapter}/{name}.md exists")
     check(f"`{name}`" in readme, f"README's catalogue lists {name}")
-    chapter_readme = open(os.path.join(SRC, "demos", chapter, "README.md")).read()
     check(f"`{name}`" in chapter_readme, f"demos/{chapter}/README.md lists {name}")
 
 with open(os.path.join(SRC, "bench", "benches.txt")) as f:

@@ -5,9 +5,9 @@
  * Observe:  the default run is seed 000's picture: a pool of 4 workers gets 5 tasks of
  *           random length; tasks 0-3 start at once, task 4 waits until a worker is free
  *           and runs on that worker. Then apply_async().get(timeout) and map() as in seed
- *           004. The pool itself is lib/procpool.c, built the way seed 004 describes
- *           Python's: a task pipe out, a result pipe back, a process-shared lock on each
- *           shared end, workers looping until a sentinel, max-tasks-per-child retiring
+ *           004. The pool itself is procpool.c, beside this file, built the way seed 004
+ *           describes Python's: a task pipe out, a result pipe back, a process-shared lock
+ *           on each shared end, workers looping until a sentinel, max-tasks-per-child retiring
  *           workers and the pool starting new ones.
  * Why it does not hang: when a worker dies in the middle of a task - a segfault, _exit(),
  *           SIGKILL from outside - Python's Pool replaces the worker but never finishes its
@@ -22,7 +22,7 @@
  *           pool --tasks 8 --ms 60000 --terminate (running tasks are stopped, not waited)
  * Python:   seeds/000 Pool(4) with 5 tasks; seeds/002 apply_async/map/close/join;
  *           seeds/004 how Pool works inside
- * See also: docs/processes/pool.md, lib/procpool.h
+ * See also: docs/processes/pool.md, procpool.h (the pool)
  */
 #include "core.h"
 #include "procpool.h"

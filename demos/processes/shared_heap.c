@@ -16,7 +16,7 @@
  *           shared_heap --workers 1 and --workers 4: pops per second (the lock is the
  *           bottleneck: more processes do not pop faster)
  * Python:   seeds/001, a BaseManager serving a heap with a comparer and a Lock
- * See also: docs/processes/shared_heap.md, lib/shheap.h (the heap), bench/heap.c
+ * See also: docs/processes/shared_heap.md, shheap.h (the heap), bench/heap.c
  */
 #include "core.h"
 #include "shared.h"
@@ -102,7 +102,7 @@ static void measure_record(struct shheap_record *r, uint64_t *rng)
 }
 
 /* Take the heap's lock; say so when the last owner had died holding it and the heap had
- * to be rebuilt (lib/shheap.c does the repair). */
+ * to be rebuilt (shheap.c does the repair). */
 static void lock_heap(struct shheap *h, const char *who)
 {
     if (shheap_lock(h, key)) {

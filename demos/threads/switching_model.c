@@ -1,7 +1,7 @@
-/* switching.c - K CPU-bound or IO-bound tasks as threads or processes (contract in switching.h) */
+/* switching_model.c - K CPU-bound or IO-bound tasks as threads or processes (see the .h) */
 #include "core.h"
 #include "shared.h"
-#include "switching.h"
+#include "switching_model.h"
 
 #include <signal.h>
 #include <stdlib.h>
