@@ -1,6 +1,7 @@
 """The course stays whole: every demo opens with its explaining header, has a docs page
 that names it, a row in the README's catalogue and in its chapter README (a model, a .c
-with its .h: a row in its chapter README); the code quoted in docs/ matches the source; every bench is in the README and has a chart with a reading."""
+with its .h: a row in its chapter README); the code quoted in docs/ matches the source;
+every bench is in the README and has a chart with a reading."""
 import glob
 import os
 import re
