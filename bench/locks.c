@@ -3,21 +3,24 @@
  *
  * Each point starts T threads on a barrier; every thread increments a counter in a loop
  * for a fixed time, then the counts are added up. ns_per_inc is the wall time (from the
- * first thread's start to the last one's finish, each stamped by the thread itself) divided by
- * all the increments the threads made together - the cost of one increment as the whole
- * machine sees it, so perfect scaling would make it fall as 1/T. Variants:
- *   mutex       pthread_mutex_lock; counter++; unlock          (one shared counter)
+ * first thread's start to the last one's finish, each stamped by the thread itself)
+ * divided by all the increments the threads made together - the cost of one increment as
+ * the whole machine sees it, so perfect scaling would make it fall as 1/T. An increment is
+ * one change of the race demo's account (demos/threads/counters.c, the same code): +1 on
+ * the balance and +1 on its tally of changes. Variants:
+ *   mutex       pthread_mutex_lock; change; unlock             (one shared account)
  *   spin        the same with a pthread spinlock
- *   atomic      atomic_fetch_add on the shared counter         (a `lock add` on x86)
- *   per-thread  each thread increments its own counter on its own cache line; the
- *               counters are merged at the end - what a program does when it can
- *   none        counter++ on the shared counter without protection: fast and wrong;
+ *   atomic      atomic_fetch_add on the balance and the tally  (a `lock add` on x86)
+ *   per-thread  each thread changes its own account on its own cache line; the
+ *               accounts are merged at the end - what a program does when it can
+ *   none        the change on the shared account without protection: fast and wrong;
  *               lost_pct says how many of its increments vanished
- * The counter is touched through a volatile pointer so every increment is a real load
+ * The account is touched through a volatile pointer so every change is a real load
  * and store, not a register the compiler keeps. Every protected variant must end exact
  * (a lost increment there fails the bench).
  */
 #include "core.h"
+#include "counters.h"
 #include "harness.h"
 
 #include <stdatomic.h>
@@ -25,24 +28,19 @@
 #include <string.h>
 
 
-enum kind { K_MUTEX, K_SPIN, K_ATOMIC, K_PER_THREAD, K_NONE };
 static const char *variants[] = { "mutex", "spin", "atomic", "per-thread", "none" };
 
 struct slot {                        /* one thread's count, on its own cache line */
     _Alignas(64) long done;          /* increments this thread made */
-    long own;                        /* per-thread: the thread's private counter */
+    struct counter_own *own;         /* per-thread: the thread's private account */
     int64_t began, finished;         /* when this thread started and stopped incrementing */
 };
 
 static struct {
-    enum kind kind;
     pthread_barrier_t start;
     atomic_int stop;
-    pthread_mutex_t mutex;
-    pthread_spinlock_t spin;
-    _Alignas(64) long counter;       /* the shared counter (mutex, spin, none) */
-    _Alignas(64) atomic_long acounter;
-} sh = { .mutex = PTHREAD_MUTEX_INITIALIZER };
+    struct counters c;               /* the race demo's account and locks (counters.h) */
+} sh;
 
 static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
 {
@@ -60,34 +58,12 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
 static void *worker(void *arg)
 {
     struct slot *me = arg;
-    volatile long *shared = &sh.counter, *own = &me->own;
     long done = 0;
     pthread_barrier_wait(&sh.start);
     me->began = now_ns();            /* our own clock: main may not be on a CPU yet */
     while (!atomic_load_explicit(&sh.stop, memory_order_relaxed)) {
-        for (int i = 0; i < BATCH; i++) {
-            switch (sh.kind) {
-            case K_MUTEX:
-                pthread_mutex_lock(&sh.mutex);
-                ++*shared;
-                pthread_mutex_unlock(&sh.mutex);
-                break;
-            case K_SPIN:
-                pthread_spin_lock(&sh.spin);
-                ++*shared;
-                pthread_spin_unlock(&sh.spin);
-                break;
-            case K_ATOMIC:
-                atomic_fetch_add(&sh.acounter, 1);
-                break;
-            case K_PER_THREAD:
-                ++*own;
-                break;
-            case K_NONE:
-                ++*shared;
-                break;
-            }
-        }
+        for (int i = 0; i < BATCH; i++)
+            counters_change(&sh.c, me->own, 1);
         done += BATCH;
     }
     me->finished = now_ns();
@@ -99,22 +75,24 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
 {
     long t = (long)p->x;
     double secs = o->seconds;
-    for (sh.kind = K_MUTEX; strcmp(variants[sh.kind], p->variant); sh.kind++)
-        ;
-    sh.counter = 0;
-    atomic_store(&sh.acounter, 0);
+    enum counter_lock lock = COUNTER_NONE;
+    while (strcmp(counter_lock_names[lock], p->variant))
+        lock++;
+    counters_init(&sh.c, lock, 0);
     atomic_store(&sh.stop, 0);
-    int s = pthread_spin_init(&sh.spin, PTHREAD_PROCESS_PRIVATE);
-    if (s == 0)
-        s = pthread_barrier_init(&sh.start, NULL, (unsigned)t + 1);
+    int s = pthread_barrier_init(&sh.start, NULL, (unsigned)t + 1);
     if (s != 0)
         die_code("pthread_barrier_init", s);
 
-    /* malloc only promises 16-byte alignment; the slots need their 64. */
+    /* malloc only promises 16-byte alignment; the slots and accounts need their 64. */
     struct slot *slots = aligned_alloc(64, (size_t)t * sizeof *slots);
-    if (!slots)
+    struct counter_own *owns = aligned_alloc(64, (size_t)t * sizeof *owns);
+    if (!slots || !owns)
         die_errno("aligned_alloc");
     memset(slots, 0, (size_t)t * sizeof *slots);
+    memset(owns, 0, (size_t)t * sizeof *owns);
+    for (long i = 0; i < t; i++)
+        slots[i].own = &owns[i];
     pthread_t *tids = xcalloc((size_t)t, sizeof *tids);
     for (long i = 0; i < t; i++)
         xpthread_create(&tids[i], NULL, worker, &slots[i]);
@@ -132,21 +110,19 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
     }
     int64_t ns = last - first;
 
-    long total = 0, merged = 0;
-    for (long i = 0; i < t; i++) {
+    long total = 0;
+    for (long i = 0; i < t; i++)
         total += slots[i].done;
-        merged += slots[i].own;
-    }
-    long counted = sh.kind == K_ATOMIC ? atomic_load(&sh.acounter)
-                 : sh.kind == K_PER_THREAD ? merged : sh.counter;
+    long counted = counters_total(&sh.c, owns, t).updates;
     free(tids);
     free(slots);
+    free(owns);
     pthread_barrier_destroy(&sh.start);
-    pthread_spin_destroy(&sh.spin);
+    counters_destroy(&sh.c);
 
     values[0] = (double)ns / (double)total;
     values[1] = 100.0 * (double)(total - counted) / (double)total;
-    if (sh.kind != K_NONE && counted != total) {
+    if (lock != COUNTER_NONE && counted != total) {
         fprintf(stderr, "locks: %s lost %ld of %ld increments: a broken lock\n", p->variant,
                 total - counted, total);
         return -1;
