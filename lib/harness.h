@@ -135,7 +135,7 @@ int bench_pin(int placement, int task);
 
 /* The second task of a pair: fn(arg) in a forked child (BENCH_PROCESS; the child _exits
  * with fn's return value) or in a thread (BENCH_THREAD), pinned as task 1 of `placement`.
- * Memory both tasks use must come from bench_shared_alloc() when it is a process. */
+ * Memory both tasks use must come from shared_map() (shared.h) when it is a process. */
 enum { BENCH_PROCESS = 0, BENCH_THREAD = 1 };
 struct bench_peer {
     int kind;
@@ -152,9 +152,5 @@ void bench_peer_start(struct bench_peer *peer, int kind, int placement,
 /* Wait for the peer to finish. Returns its fn's value (0: fine), or -1 when the child was
  * killed or exited non-zero (said on stderr). */
 int bench_peer_wait(struct bench_peer *peer);
-
-/* Zeroed memory shared with children forked later (mmap MAP_SHARED), and its release. */
-void *bench_shared_alloc(size_t size);
-void bench_shared_free(void *p, size_t size);
 
 #endif

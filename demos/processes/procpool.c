@@ -24,7 +24,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,6 +64,10 @@ struct slot {
     _Atomic uint64_t lo, hi;
 };
 
+/* Both locks are process-shared and robust (lib/shared.h): if a worker dies holding one,
+ * the next locker gets it. Nothing needs repair then: the pipes move whole records, and
+ * the take lock's next_seq is checked by every reader anyway (the gap check), so both are
+ * taken with shared_mutex_lock(m, NULL, NULL): no repair function. */
 struct shared {                   /* MAP_SHARED: the parent and every worker see this */
     pthread_mutex_t take_lock;    /* guards reading the task pipe, and next_seq */
     pthread_mutex_t put_lock;     /* guards writing the result pipe */
@@ -103,41 +106,6 @@ struct procpool {
     int lost_wstatus;             /* how the last worker caught taking a record died */
     struct procpool_stats stats;
 };
-
-/* ---- the robust locks ------------------------------------------------------------- */
-
-/* A process-shared mutex lives in the shared mapping. "Robust" means: if its owner dies,
- * the next pthread_mutex_lock() returns EOWNERDEAD instead of waiting forever; the new
- * owner repairs what the lock protects and calls pthread_mutex_consistent(). */
-static void robust_init(pthread_mutex_t *m)
-{
-    pthread_mutexattr_t a;
-    pthread_mutexattr_init(&a);
-    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-    int s = pthread_mutex_init(m, &a);
-    if (s != 0)
-        die_code("pthread_mutex_init", s);
-    pthread_mutexattr_destroy(&a);
-}
-
-/* Nothing needs repair here: the pipes move whole records, and the take lock's next_seq
- * is checked by every reader anyway (the gap check). */
-static void robust_lock(pthread_mutex_t *m)
-{
-    int s = pthread_mutex_lock(m);
-    if (s == EOWNERDEAD)
-        s = pthread_mutex_consistent(m);
-    if (s != 0)
-        die_code("pthread_mutex_lock", s);
-}
-
-static void robust_unlock(pthread_mutex_t *m)
-{
-    int s = pthread_mutex_unlock(m);
-    if (s != 0)
-        die_code("pthread_mutex_unlock", s);
-}
 
 /* ---- the slots -------------------------------------------------------------------- */
 
@@ -203,9 +171,9 @@ static void write_all(int fd, const void *buf, size_t len)
 
 static void put_results(struct procpool *p, const struct result_rec *out, size_t n)
 {
-    robust_lock(&p->sh->put_lock);
+    shared_mutex_lock(&p->sh->put_lock, NULL, NULL);
     write_all(p->result_w, out, n * sizeof *out);
-    robust_unlock(&p->sh->put_lock);
+    shared_mutex_unlock(&p->sh->put_lock);
 }
 
 /* [snippet:worker] */
@@ -224,12 +192,12 @@ static noreturn void worker_main(struct procpool *p, int w, pid_t parent)
         if (p->max_tasks > 0 && (long)want > p->max_tasks - completed)
             want = (size_t)(p->max_tasks - completed);
 
-        robust_lock(&p->sh->take_lock);                  /* Python: self._rlock */
+        shared_mutex_lock(&p->sh->take_lock, NULL, NULL);   /* Python: self._rlock */
         slot_set(me, &changes, SLOT_TAKING);
         size_t got = read_records(p->task_r, in, sizeof *in, want);
         if (got == 0) {                                  /* EOF: the pool is closing, */
             slot_set(me, &changes, SLOT_IDLE);           /* or the parent is gone */
-            robust_unlock(&p->sh->take_lock);
+            shared_mutex_unlock(&p->sh->take_lock);
             _exit(0);
         }
         uint64_t hi = in[got - 1].seq + 1;
@@ -241,7 +209,7 @@ static noreturn void worker_main(struct procpool *p, int w, pid_t parent)
         }
         p->sh->next_seq = hi;
         slot_set(me, &changes, SLOT_RUNNING);            /* publishes lo and hi */
-        robust_unlock(&p->sh->take_lock);
+        shared_mutex_unlock(&p->sh->take_lock);
 
         size_t nout = 0;
         int stop = 0;
@@ -271,8 +239,9 @@ static noreturn void worker_main(struct procpool *p, int w, pid_t parent)
 
 /* ---- the parent: starting and reaping workers -------------------------------------- */
 
-static void logf_(struct procpool *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(struct procpool *p, const char *fmt, ...)
+static void pool_log(struct procpool *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void pool_log(struct procpool *p, const char *fmt, ...)
 {
     if (!p->log)
         return;
@@ -336,8 +305,8 @@ static void handle_result(struct procpool *p, const struct result_rec *rec)
                                       ? p->ring[s & (p->cap - 1)] : NULL;
             if (t && t->seq == s) {
                 p->stats.lost++;
-                logf_(p, "task #%llu was taken by a worker that died before recording it: "
-                      "reported lost by worker %d\n", (unsigned long long)s, rec->worker);
+                pool_log(p, "task #%llu was taken by a worker that died before recording it: "
+                         "reported lost by worker %d\n", (unsigned long long)s, rec->worker);
             }
             finish(p, s, &r);
         }
@@ -394,17 +363,17 @@ static void reap_worker(struct procpool *p, int w)
                                      .worker = w, .pid = pid };
         for (uint64_t seq = lo; seq < hi; seq++)
             finish(p, seq, &r);
-        logf_(p, "worker %d (pid %d) %s while running task record #%llu\n", w, (int)pid, how,
-              (unsigned long long)lo);
+        pool_log(p, "worker %d (pid %d) %s while running task record #%llu\n", w, (int)pid,
+                 how, (unsigned long long)lo);
     } else if (state == SLOT_TAKING) {
         /* It died holding the take lock, perhaps right after read(): send a probe record
          * so that some worker reads past the spot and the gap check can speak. */
         p->lost_wstatus = status;
         enqueue(p, REC_PROBE, NULL, 0);
         if (!clean)
-            logf_(p, "worker %d (pid %d) %s while taking a task\n", w, (int)pid, how);
+            pool_log(p, "worker %d (pid %d) %s while taking a task\n", w, (int)pid, how);
     } else if (!clean) {
-        logf_(p, "worker %d (pid %d) %s while idle\n", w, (int)pid, how);
+        pool_log(p, "worker %d (pid %d) %s while idle\n", w, (int)pid, how);
     }
     if (clean && !p->stopping)
         p->stats.retired++;
@@ -413,8 +382,8 @@ static void reap_worker(struct procpool *p, int w)
     if (p->stopping || p->terminated)
         return;
     start_worker(p, w);               /* Python: _repopulate_pool() */
-    logf_(p, "worker %d (pid %d) %s; started pid %d in its place\n", w, (int)pid,
-          clean ? "retired" : "replaced", (int)p->w[w].pid);
+    pool_log(p, "worker %d (pid %d) %s; started pid %d in its place\n", w, (int)pid,
+             clean ? "retired" : "replaced", (int)p->w[w].pid);
 }
 /* [/snippet:reap] */
 
@@ -527,11 +496,9 @@ struct procpool *procpool_create(const struct procpool_opts *o)
     p->w = xcalloc((size_t)p->n, sizeof *p->w);
 
     p->sh_size = sizeof *p->sh + (size_t)p->n * sizeof(struct slot);
-    p->sh = mmap(NULL, p->sh_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p->sh == MAP_FAILED)
-        die_errno("mmap");
-    robust_init(&p->sh->take_lock);
-    robust_init(&p->sh->put_lock);
+    p->sh = shared_map(p->sh_size);
+    shared_mutex_init(&p->sh->take_lock);
+    shared_mutex_init(&p->sh->put_lock);
     p->sh->next_seq = 0;
 
     /* O_CLOEXEC: a program the caller runs later must not inherit the pool's pipes. The
@@ -685,7 +652,7 @@ void procpool_free(struct procpool *p)
     close(p->task_r);
     close(p->result_r);
     close(p->result_w);
-    munmap(p->sh, p->sh_size);
+    shared_unmap(p->sh, p->sh_size);
     free(p->backlog);
     free(p->ring);
     free(p->w);

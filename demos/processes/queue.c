@@ -148,19 +148,23 @@ static int read_full(int fd, void *buf, size_t len)
     return 1;
 }
 
+/* A reader died holding the read lock, perhaps mid-frame: the stream is no longer framed,
+ * and nothing can tell where the next frame starts. No repair is possible. */
+static void framing_lost(void *arg)
+{
+    (void)arg;
+    die_msg("a reader died holding the read lock; the pipe's framing is lost");
+}
+
 /* Receive one frame. Reading it takes two read()s - the length, then the body - and
  * another reader must not take bytes in between, so readers hold a lock around the pair. */
 static size_t pipe_receive(struct record *r)
 {
-    int s = pthread_mutex_lock(&board->read_lock);
-    if (s == EOWNERDEAD)    /* a reader died mid-frame: the stream is no longer framed */
-        die_msg("a reader died holding the read lock; the pipe's framing is lost");
-    if (s != 0)
-        die_code("pthread_mutex_lock", s);
+    shared_mutex_lock(&board->read_lock, framing_lost, NULL);
     uint32_t len;
     int ok = read_full(pipe_fd[0], &len, sizeof len) && len >= RECORD_HEAD &&
              len <= sizeof *r && read_full(pipe_fd[0], r, len);
-    pthread_mutex_unlock(&board->read_lock);
+    shared_mutex_unlock(&board->read_lock);
     if (!ok)
         die_msg("the pipe ended (or carried a bad frame) before this reader's sentinel");
     return len;

@@ -26,7 +26,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -116,11 +115,9 @@ int main(int argc, char **argv)
         usage_error("unexpected argument '%s'", argv[optind]);
 
     /* Threads could use ordinary memory; child processes get a copy of ordinary memory at
-     * fork() and their writes would never reach us, so the slots are a shared mapping. */
-    struct slot *slots = mmap(NULL, (size_t)n * sizeof *slots, PROT_READ | PROT_WRITE,
-                              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (slots == MAP_FAILED)
-        die_errno("mmap");
+     * fork() and their writes would never reach us, so the slots are a shared mapping
+     * (shared_map: mmap with MAP_SHARED | MAP_ANONYMOUS, lib/shared.c). */
+    struct slot *slots = shared_map((size_t)n * sizeof *slots);
 
     int cpus = cpu_count();
     printf("spin: %ld %s spinning for %g s on %d CPU%s\n", n,
@@ -193,6 +190,6 @@ int main(int argc, char **argv)
     printf("total: %llu loops in %.3f s\n", (unsigned long long)total, wall);
     printf("cores used: %.2f (expected about %ld: %ld %s on %d CPU%s)\n", used, expect, n,
            use_processes ? "processes" : "threads", cpus, cpus == 1 ? "" : "s");
-    munmap(slots, (size_t)n * sizeof *slots);
+    shared_unmap(slots, (size_t)n * sizeof *slots);
     return EXIT_SUCCESS;
 }
