@@ -200,11 +200,9 @@ static int64_t run_once(long *balance, long *updates)
     return ns;
 }
 
-int main(int argc, char **argv)
+/* The flags set the globals above; --trials and --pin come back through the pointers. */
+static void parse_flags(int argc, char **argv, long *trials, int *pin)
 {
-    prog_init(argv[0]);
-    long trials = 1;
-    int pin = 1;
     static const struct option opts[] = {
         { "lock", required_argument, NULL, 'l' },
         { "threads", required_argument, NULL, 't' },
@@ -224,8 +222,9 @@ int main(int argc, char **argv)
         case 'r': rounds = parse_long("--rounds", optarg, 1, 1000000000); break;
         case 'w': window = parse_long("--window", optarg, 0, 1000000); break;
         case 'i': interleave = 1; break;
-        case 'T': trials = parse_long("--trials", optarg, 1, 10000); break;
-        case 'p': pin = parse_choice("--pin", optarg, (const char *const[]){ "off", "on", NULL });
+        case 'T': *trials = parse_long("--trials", optarg, 1, 10000); break;
+        case 'p': *pin = parse_choice("--pin", optarg,
+                                  (const char *const[]){ "off", "on", NULL });
                   break;
         case 'h': usage_exit(usage_text);
         default:  usage_try_help();     /* getopt has said what was wrong */
@@ -235,6 +234,14 @@ int main(int argc, char **argv)
         usage_error("unexpected argument '%s'", argv[optind]);
     if (interleave && lock != COUNTER_NONE)
         usage_error("--interleave forces a schedule on unprotected updates: use --lock none");
+}
+
+int main(int argc, char **argv)
+{
+    prog_init(argv[0]);
+    long trials = 1;
+    int pin = 1;
+    parse_flags(argc, argv, &trials, &pin);
 
     printf("race: %ld thread%s x %ld rounds, lock %s%s", nthreads, nthreads == 1 ? "" : "s",
            rounds, lock_names[lock], interleave ? ", forced interleaving" : "");
