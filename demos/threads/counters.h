@@ -9,7 +9,7 @@
  * Threads: counters_init() and counters_total() run while no thread changes the account;
  * counters_change() from any number of threads at once. With COUNTER_NONE concurrent
  * changes race on purpose (a data race: ThreadSanitizer reports it, and it should).
- * See also: docs/threads/race.md, demos/threads/README.md
+ * See also: race.c (the demo), bench/locks.c, docs/threads/race.md
  */
 #ifndef COUNTERS_H
 #define COUNTERS_H

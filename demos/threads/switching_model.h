@@ -10,6 +10,8 @@
  * it the tasks take turns and the scheduler's preemptions (involuntary switches) pile up.
  * IO-bound throughput keeps growing with K, since a sleeping task needs no core, until the
  * cores are busy handling the wake-ups; each job costs one voluntary switch.
+ *
+ * See also: switching.c (the demo), bench/switching.c, docs/threads/switching.md
  */
 #ifndef SWITCHING_MODEL_H
 #define SWITCHING_MODEL_H
