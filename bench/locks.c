@@ -6,14 +6,14 @@
  * first thread's start to the last one's finish, each stamped by the thread itself)
  * divided by all the increments the threads made together - the cost of one increment as
  * the whole machine sees it, so perfect scaling would make it fall as 1/T. An increment is
- * one change of the race demo's account (demos/threads/counters.c, the same code): +1 on
- * the balance and +1 on its tally of changes. Variants:
- *   mutex       pthread_mutex_lock; change; unlock             (one shared account)
+ * one change of +1 to the race demo's balance (demos/threads/counters.c, the same code),
+ * without the demo's tally of changes: the threads count their own. Variants:
+ *   mutex       pthread_mutex_lock; balance++; unlock          (one shared balance)
  *   spin        the same with a pthread spinlock
- *   atomic      atomic_fetch_add on the balance and the tally  (a `lock add` on x86)
- *   per-thread  each thread changes its own account on its own cache line; the
- *               accounts are merged at the end - what a program does when it can
- *   none        the change on the shared account without protection: fast and wrong;
+ *   atomic      atomic_fetch_add on the shared balance         (a `lock add` on x86)
+ *   per-thread  each thread changes its own balance on its own cache line; the
+ *               balances are merged at the end - what a program does when it can
+ *   none        balance++ on the shared balance without protection: fast and wrong;
  *               lost_pct says how many of its increments vanished
  * The account is touched through a volatile pointer so every change is a real load
  * and store, not a register the compiler keeps. Every protected variant must end exact
@@ -78,7 +78,7 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
     enum counter_lock lock = COUNTER_NONE;
     while (strcmp(counter_lock_names[lock], p->variant))
         lock++;
-    counters_init(&sh.c, lock, 0);
+    counters_init(&sh.c, lock, 0, 0);   /* a bare increment: no tally */
     atomic_store(&sh.stop, 0);
     int s = pthread_barrier_init(&sh.start, NULL, (unsigned)t + 1);
     if (s != 0)
@@ -113,7 +113,7 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
     long total = 0;
     for (long i = 0; i < t; i++)
         total += slots[i].done;
-    long counted = counters_total(&sh.c, owns, t).updates;
+    long counted = counters_total(&sh.c, owns, t).balance;   /* +1 each */
     free(tids);
     free(slots);
     free(owns);

@@ -5,10 +5,11 @@
 const char *const counter_lock_names[] = { "none", "mutex", "spin", "atomic", "per-thread",
                                            NULL };
 
-void counters_init(struct counters *c, enum counter_lock lock, long window)
+void counters_init(struct counters *c, enum counter_lock lock, long window, int tally)
 {
     c->lock = lock;
     c->window = window;
+    c->tally = tally;
     c->shared = (struct account){ 0, 0 };
     atomic_store(&c->atomic_balance, 0);
     atomic_store(&c->atomic_updates, 0);
@@ -39,14 +40,15 @@ static void dawdle(long w)
  * each load and each store where it is written (otherwise it could fold a deposit and
  * the withdrawal that follows into nothing); it does NOT make them atomic. */
 /* [snippet:unlocked] */
-static void change_unlocked(struct account *acct, long window, long amount)
+static void change_unlocked(struct counters *c, struct account *acct, long amount)
 {
     volatile struct account *a = acct;
     long balance = a->balance;         /* 1. load the shared balance into a register */
     long updates = a->updates;
-    dawdle(window);                    /*    (--window: linger here, as a preempted thread would) */
+    dawdle(c->window);                 /*    (--window: linger here, as a preempted thread would) */
     a->balance = balance + amount;     /* 2. add, 3. store - over whatever is there now */
-    a->updates = updates + 1;
+    if (c->tally)
+        a->updates = updates + 1;
 }
 /* [/snippet:unlocked] */
 
@@ -60,24 +62,25 @@ void counters_change(struct counters *c, struct counter_own *own, long amount)
 {
     switch (c->lock) {
     case COUNTER_NONE:
-        change_unlocked(&c->shared, c->window, amount);
+        change_unlocked(c, &c->shared, amount);
         break;
     case COUNTER_MUTEX:
         pthread_mutex_lock(&c->mutex); /* waits (asleep, in the kernel) if another holds it */
-        change_unlocked(&c->shared, c->window, amount);
+        change_unlocked(c, &c->shared, amount);
         pthread_mutex_unlock(&c->mutex);
         break;
     case COUNTER_SPIN:
         pthread_spin_lock(&c->spin);   /* waits by looping on the CPU until it is free */
-        change_unlocked(&c->shared, c->window, amount);
+        change_unlocked(c, &c->shared, amount);
         pthread_spin_unlock(&c->spin);
         break;
     case COUNTER_ATOMIC:
         atomic_fetch_add(&c->atomic_balance, amount);
-        atomic_fetch_add(&c->atomic_updates, 1);
+        if (c->tally)
+            atomic_fetch_add(&c->atomic_updates, 1);
         break;
     case COUNTER_PER_THREAD:
-        change_unlocked(&own->acct, c->window, amount);   /* ours alone */
+        change_unlocked(c, &own->acct, amount);   /* ours alone */
         break;
     }
 }

@@ -3,8 +3,9 @@
  *
  * The model of the race demo (demos/threads/race.c) and of the locks bench (bench/locks.c),
  * kept once so the bench measures exactly what the lesson shows. A change adds an amount
- * to the balance and 1 to a tally of changes, both the same way: the tally only goes up,
- * so a lost change is missing from it even when lost changes cancel in the balance.
+ * to the balance and, if asked, 1 to a tally of changes, both the same way: the tally only
+ * goes up, so a lost change is missing from it even when lost changes cancel in the
+ * balance. The bench asks for no tally: it times one bare increment of the balance.
  *
  * Threads: counters_init() and counters_total() run while no thread changes the account;
  * counters_change() from any number of threads at once. With COUNTER_NONE concurrent
@@ -35,18 +36,19 @@ struct counter_own {
 struct counters {
     enum counter_lock lock;
     long window;                  /* steps to linger between load and store (race --window) */
+    int tally;                    /* count the changes in `updates` too (race: yes) */
     pthread_mutex_t mutex;
     pthread_spinlock_t spin;
     _Alignas(64) struct account shared;               /* none, mutex, spin */
     _Alignas(64) _Atomic long atomic_balance, atomic_updates;   /* atomic */
 };
 
-/* Set up *c empty, with `lock`, or exit naming the failed call; counters_destroy() frees
- * the locks. */
-void counters_init(struct counters *c, enum counter_lock lock, long window);
+/* Set up *c empty, with `lock`, `window` and `tally`, or exit naming the failed call;
+ * counters_destroy() frees the locks. */
+void counters_init(struct counters *c, enum counter_lock lock, long window, int tally);
 void counters_destroy(struct counters *c);
 
-/* Add `amount` to the balance and 1 to the tally, protected as c->lock says; `own` is the
+/* Add `amount` to the balance and (c->tally) 1 to the tally, protected as c->lock says; `own` is the
  * calling thread's account (used by COUNTER_PER_THREAD only). */
 void counters_change(struct counters *c, struct counter_own *own, long amount);
 

@@ -171,7 +171,7 @@ static void *worker(void *arg)
 /* One experiment from a zero balance; fills the final balance and tally, returns ns. */
 static int64_t run_once(long *balance, long *updates)
 {
-    counters_init(&acct, lock, window);
+    counters_init(&acct, lock, window, 1);
     turn = 0;
     atomic_store(&on_cpu, 0);
 
