@@ -29,6 +29,7 @@
 #include "core.h"
 #include "futex.h"
 #include "harness.h"
+#include "shared.h"
 #include "uvcheck.h"
 
 #include <errno.h>
@@ -50,7 +51,7 @@ static size_t nsizes;                         /* 0: the mode's default */
 
 enum mech { PIPE, FUTEX, COROUTINE, EVENT_LOOP };
 
-/* What both tasks share: for processes it lives in bench_shared_alloc() memory. */
+/* What both tasks share: for processes it lives in shared_map() memory. */
 struct pair {
     int mech, kind;
     long rounds, warm;
@@ -481,7 +482,7 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
         rounds = rounds / 4 > 0 ? rounds / 4 : 1;   /* big working sets: fewer, slower rounds */
 
     /* Shared memory for both tasks, also when they are threads (the same code path). */
-    struct pair *s = bench_shared_alloc(sizeof *s);
+    struct pair *s = shared_map(sizeof *s);
     s->mech = k->mech;
     s->kind = k->task_kind;
     s->rounds = rounds;
@@ -495,7 +496,7 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
         rc = run_event_loop(s, placement, &rt, &in_task, &switches);
     else
         rc = run_kernel(s, placement, &rt, &in_task, &switches);
-    bench_shared_free(s, sizeof *s);
+    shared_unmap(s, sizeof *s);
     if (rc != 0)
         return -1;
 

@@ -1,7 +1,7 @@
 /* bench_heap.c - push+pop pairs per second on one shared heap against the number of
  *                  processes: the shared-memory heap and seed 001's manager-served heap
  *
- * c-shm: P processes share lib/shheap.c's heap of 300 000 records in shared memory; each
+ * c-shm: P processes share shheap.c's heap of 300 000 records in shared memory; each
  * loops "lock, pop, unlock, new key, lock, push, unlock" - the shared_heap demo's worker
  * without the demo's checks. py-manager: bench/peers/manager_heap.py, the seed's design: a
  * BaseManager server process owns a Python heap and every pop and push is a round trip to

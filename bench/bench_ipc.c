@@ -19,6 +19,7 @@
 #include "core.h"
 #include "futex.h"
 #include "harness.h"
+#include "shared.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -263,7 +264,7 @@ static int chan_open(struct channel *c)
         break;
     }
     case SHM:
-        c->ring = bench_shared_alloc(2 * sizeof *c->ring);
+        c->ring = shared_map(2 * sizeof *c->ring);
         break;
     case MQUEUE: {
         /* 64 KiB messages where allowed; else the system's cap (EINVAL), fewer queued. */
@@ -297,7 +298,7 @@ static void chan_close_side(struct channel *c, int me)
 static void chan_free(struct channel *c)
 {
     if (c->transport == SHM)
-        bench_shared_free(c->ring, 2 * sizeof *c->ring);
+        shared_unmap(c->ring, 2 * sizeof *c->ring);
     else if (c->transport == MQUEUE) {
         mq_close(c->mq[0]);
         mq_close(c->mq[1]);

@@ -2,21 +2,25 @@
  *                  per-thread counters, against 1 .. 2 x CPUs threads; lost updates unprotected
  *
  * Each point starts T threads on a barrier; every thread increments a counter in a loop
- * for a fixed time, then the counts are added up. ns_per_inc is the wall time divided by
- * all the increments the threads made together - the cost of one increment as the whole
- * machine sees it, so perfect scaling would make it fall as 1/T. Variants:
- *   mutex       pthread_mutex_lock; counter++; unlock          (one shared counter)
+ * for a fixed time, then the counts are added up. ns_per_inc is the wall time (from the
+ * first thread's start to the last one's finish, each stamped by the thread itself)
+ * divided by all the increments the threads made together - the cost of one increment as
+ * the whole machine sees it, so perfect scaling would make it fall as 1/T. An increment is
+ * one change of +1 to the race demo's balance (demos/threads/counters.c, the same code),
+ * without the demo's tally of changes: the threads count their own. Variants:
+ *   mutex       pthread_mutex_lock; balance++; unlock          (one shared balance)
  *   spin        the same with a pthread spinlock
- *   atomic      atomic_fetch_add on the shared counter         (a `lock add` on x86)
- *   per-thread  each thread increments its own counter on its own cache line; the
- *               counters are merged at the end - what a program does when it can
- *   none        counter++ on the shared counter without protection: fast and wrong;
+ *   atomic      atomic_fetch_add on the shared balance         (a `lock add` on x86)
+ *   per-thread  each thread changes its own balance on its own cache line; the
+ *               balances are merged at the end - what a program does when it can
+ *   none        balance++ on the shared balance without protection: fast and wrong;
  *               lost_pct says how many of its increments vanished
- * The counter is touched through a volatile pointer so every increment is a real load
+ * The account is touched through a volatile pointer so every change is a real load
  * and store, not a register the compiler keeps. Every protected variant must end exact
  * (a lost increment there fails the bench).
  */
 #include "core.h"
+#include "counters.h"
 #include "harness.h"
 
 #include <stdatomic.h>
@@ -24,23 +28,19 @@
 #include <string.h>
 
 
-enum kind { K_MUTEX, K_SPIN, K_ATOMIC, K_PER_THREAD, K_NONE };
 static const char *variants[] = { "mutex", "spin", "atomic", "per-thread", "none" };
 
 struct slot {                        /* one thread's count, on its own cache line */
     _Alignas(64) long done;          /* increments this thread made */
-    long own;                        /* per-thread: the thread's private counter */
+    struct counter_own *own;         /* per-thread: the thread's private account */
+    int64_t began, finished;         /* when this thread started and stopped incrementing */
 };
 
 static struct {
-    enum kind kind;
     pthread_barrier_t start;
     atomic_int stop;
-    pthread_mutex_t mutex;
-    pthread_spinlock_t spin;
-    _Alignas(64) long counter;       /* the shared counter (mutex, spin, none) */
-    _Alignas(64) atomic_long acounter;
-} sh = { .mutex = PTHREAD_MUTEX_INITIALIZER };
+    struct counters c;               /* the race demo's account and locks (counters.h) */
+} sh;
 
 static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
 {
@@ -58,35 +58,15 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
 static void *worker(void *arg)
 {
     struct slot *me = arg;
-    volatile long *shared = &sh.counter, *own = &me->own;
     long done = 0;
     pthread_barrier_wait(&sh.start);
+    me->began = now_ns();            /* our own clock: main may not be on a CPU yet */
     while (!atomic_load_explicit(&sh.stop, memory_order_relaxed)) {
-        for (int i = 0; i < BATCH; i++) {
-            switch (sh.kind) {
-            case K_MUTEX:
-                pthread_mutex_lock(&sh.mutex);
-                ++*shared;
-                pthread_mutex_unlock(&sh.mutex);
-                break;
-            case K_SPIN:
-                pthread_spin_lock(&sh.spin);
-                ++*shared;
-                pthread_spin_unlock(&sh.spin);
-                break;
-            case K_ATOMIC:
-                atomic_fetch_add(&sh.acounter, 1);
-                break;
-            case K_PER_THREAD:
-                ++*own;
-                break;
-            case K_NONE:
-                ++*shared;
-                break;
-            }
-        }
+        for (int i = 0; i < BATCH; i++)
+            counters_change(&sh.c, me->own, 1);
         done += BATCH;
     }
+    me->finished = now_ns();
     me->done = done;
     return NULL;
 }
@@ -95,48 +75,54 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
 {
     long t = (long)p->x;
     double secs = o->seconds;
-    for (sh.kind = K_MUTEX; strcmp(variants[sh.kind], p->variant); sh.kind++)
-        ;
-    sh.counter = 0;
-    atomic_store(&sh.acounter, 0);
+    enum counter_lock lock = COUNTER_NONE;
+    while (strcmp(counter_lock_names[lock], p->variant))
+        lock++;
+    counters_init(&sh.c, lock, 0, 0);   /* a bare increment: no tally */
     atomic_store(&sh.stop, 0);
-    int s = pthread_spin_init(&sh.spin, PTHREAD_PROCESS_PRIVATE);
-    if (s == 0)
-        s = pthread_barrier_init(&sh.start, NULL, (unsigned)t + 1);
+    int s = pthread_barrier_init(&sh.start, NULL, (unsigned)t + 1);
     if (s != 0)
         die_code("pthread_barrier_init", s);
 
-    /* malloc only promises 16-byte alignment; the slots need their 64. */
+    /* malloc only promises 16-byte alignment; the slots and accounts need their 64. */
     struct slot *slots = aligned_alloc(64, (size_t)t * sizeof *slots);
-    if (!slots)
+    struct counter_own *owns = aligned_alloc(64, (size_t)t * sizeof *owns);
+    if (!slots || !owns)
         die_errno("aligned_alloc");
     memset(slots, 0, (size_t)t * sizeof *slots);
+    memset(owns, 0, (size_t)t * sizeof *owns);
+    for (long i = 0; i < t; i++)
+        slots[i].own = &owns[i];
     pthread_t *tids = xcalloc((size_t)t, sizeof *tids);
     for (long i = 0; i < t; i++)
         xpthread_create(&tids[i], NULL, worker, &slots[i]);
     pthread_barrier_wait(&sh.start);
-    int64_t t0 = now_ns();
     sleep_ns((int64_t)(secs * 1e9));
     atomic_store(&sh.stop, 1);
     for (long i = 0; i < t; i++)
         xpthread_join(tids[i], NULL);
-    int64_t ns = now_ns() - t0;
-
-    long total = 0, merged = 0;
-    for (long i = 0; i < t; i++) {
-        total += slots[i].done;
-        merged += slots[i].own;
+    /* The increments ran from the first start to the last finish, as the workers saw it:
+     * waking them off the barrier, waking main, and the joins are not increment time. */
+    int64_t first = slots[0].began, last = slots[0].finished;
+    for (long i = 1; i < t; i++) {
+        first = slots[i].began < first ? slots[i].began : first;
+        last = slots[i].finished > last ? slots[i].finished : last;
     }
-    long counted = sh.kind == K_ATOMIC ? atomic_load(&sh.acounter)
-                 : sh.kind == K_PER_THREAD ? merged : sh.counter;
+    int64_t ns = last - first;
+
+    long total = 0;
+    for (long i = 0; i < t; i++)
+        total += slots[i].done;
+    long counted = counters_total(&sh.c, owns, t).balance;   /* +1 each */
     free(tids);
     free(slots);
+    free(owns);
     pthread_barrier_destroy(&sh.start);
-    pthread_spin_destroy(&sh.spin);
+    counters_destroy(&sh.c);
 
     values[0] = (double)ns / (double)total;
     values[1] = 100.0 * (double)(total - counted) / (double)total;
-    if (sh.kind != K_NONE && counted != total) {
+    if (lock != COUNTER_NONE && counted != total) {
         fprintf(stderr, "locks: %s lost %ld of %ld increments: a broken lock\n", p->variant,
                 total - counted, total);
         return -1;

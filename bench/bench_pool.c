@@ -4,9 +4,9 @@
  * x is the work in one task, in microseconds of spinning on the clock (0: an empty task).
  * Every variant runs one pool of CPU-count workers, already started, and times from the
  * first submission to the last result collected:
- *   c-processes        lib/procpool, apply_async style: one handle per task, each worker
+ *   c-processes        procpool.c, apply_async style: one handle per task, each worker
  *                      takes one task per lock, as Python's Pool does
- *   c-processes-batch  lib/procpool's map, workers taking up to 64 task records per lock
+ *   c-processes-batch  procpool.c's map, workers taking up to 64 task records per lock
  *                      (fewer for short runs, by Python's chunk-size rule) and putting
  *                      their results back in one write
  *   c-threads          a plain thread pool: one queue under a mutex and two condition

@@ -1,7 +1,7 @@
 /* bench_switching.c - throughput and context switches per second against the number of
  *                      tasks: CPU-bound and IO-bound, threads and processes
  *
- * Each point runs K tasks for a fixed time with switching_run() (lib/switching.c, the
+ * Each point runs K tasks for a fixed time with switching_run() (switching_model.c, the
  * code behind demos/threads/switching): CPU-bound jobs are a fixed amount of arithmetic,
  * IO-bound jobs a 1 ms sleep. Metrics: jobs finished per second by all tasks together,
  * and voluntary and involuntary context switches per second, counted by each task for
@@ -11,7 +11,7 @@
  */
 #include "core.h"
 #include "harness.h"
-#include "switching.h"
+#include "switching_model.h"
 
 #include <string.h>
 

@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -342,16 +341,3 @@ size_t bench_steps(long max, long must, long *out, size_t cap)
     return n;
 }
 
-void *bench_shared_alloc(size_t size)
-{
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        die_errno("mmap");
-    return p;
-}
-
-void bench_shared_free(void *p, size_t size)
-{
-    if (p && munmap(p, size) != 0)
-        die_errno("munmap");
-}

@@ -121,8 +121,5 @@ double median(double *v, int n);
  * many. */
 size_t bench_steps(long max, long must, long *out, size_t cap);
 
-/* Zeroed memory shared with children forked later (mmap MAP_SHARED), and its release. */
-void *bench_shared_alloc(size_t size);
-void bench_shared_free(void *p, size_t size);
 
 #endif

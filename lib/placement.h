@@ -48,7 +48,7 @@ int bench_pin(int placement, int task);
 /* The second task of a pair, its partner: fn(arg) in a forked child (BENCH_PROCESS; the
  * child exits 0 if fn returned 0, else 1, and dies with the bench) or in a thread
  * (BENCH_THREAD), pinned as task 1 of `placement`. Memory both tasks use must come from
- * bench_shared_alloc() (harness.h) when it is a process. */
+ * shared_map() (shared.h) when it is a process. */
 enum { BENCH_PROCESS = 0, BENCH_THREAD = 1 };
 struct bench_partner {
     int kind;

@@ -2,6 +2,7 @@
 #include "shared.h"
 #include "core.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -40,6 +41,33 @@ void shared_mutex_init(pthread_mutex_t *m)
     pthread_mutexattr_destroy(&attr);
 }
 /* [/snippet:robust-init] */
+
+/* [snippet:robust-lock] */
+int shared_mutex_lock(pthread_mutex_t *m, void (*repair)(void *arg), void *arg)
+{
+    int s = pthread_mutex_lock(m);
+    if (s == 0)
+        return 0;
+    if (s != EOWNERDEAD)
+        die_code("pthread_mutex_lock", s);
+    /* We own the lock, but its last owner died inside the critical section. Repair what
+     * it protects, then tell the mutex the state is consistent again - without that,
+     * unlocking would make it unusable for everyone (ENOTRECOVERABLE). */
+    if (repair)
+        repair(arg);
+    s = pthread_mutex_consistent(m);
+    if (s != 0)
+        die_code("pthread_mutex_consistent", s);
+    return 1;
+}
+/* [/snippet:robust-lock] */
+
+void shared_mutex_unlock(pthread_mutex_t *m)
+{
+    int s = pthread_mutex_unlock(m);
+    if (s != 0)
+        die_code("pthread_mutex_unlock", s);
+}
 
 /* [snippet:end-with-parent] */
 void end_with_parent(pid_t parent, int sig)

@@ -29,6 +29,13 @@ void shared_unmap(void *p, size_t size);
 /* Initialise *m as a process-shared, robust mutex, or exit naming the failed call. */
 void shared_mutex_init(pthread_mutex_t *m);
 
+/* Lock *m (made by shared_mutex_init()). If its last owner died holding it, we own it now
+ * but what it protects may be half-changed: repair(arg) puts that right (or exits, when
+ * nothing can be repaired; NULL: nothing to repair), then the mutex is marked consistent.
+ * Returns 1 after a repair, 0 otherwise; exits naming the call on any other error. */
+int shared_mutex_lock(pthread_mutex_t *m, void (*repair)(void *arg), void *arg);
+void shared_mutex_unlock(pthread_mutex_t *m);
+
 /* Call first thing in a child just forked from `parent` (the parent's getpid(), saved
  * BEFORE fork()): the kernel sends the child `sig` when the parent dies, and the child
  * gets it at once if the parent has already died (it was then adopted by another process,

@@ -1,6 +1,7 @@
 """The course stays whole: every demo opens with its explaining header, has a docs page
-that names it, a row in the README's catalogue and in its chapter README; the code quoted
-in docs/ matches the source; every bench is in the README and has a chart with a reading."""
+that names it, a row in the README's catalogue and in its chapter README (a model, a .c
+with its .h: a row in its chapter README); the code quoted in docs/ matches the source;
+every bench is in the README and has a chart with a reading."""
 import glob
 import os
 import re
@@ -22,7 +23,8 @@ for path in sorted(glob.glob(os.path.join(SRC, "demos", "*", "*.c"))):
         hdr = os.path.join(os.path.dirname(path), f"{name}.h")
         check(os.path.exists(hdr) and open(hdr).read(200).startswith(f"/* {name}.h - "),
               f"{chapter}/{name}.h states the contract")
-        check(f"`{name}.c`" in chapter_readme, f"demos/{chapter}/README.md lists {name}.c")
+        check(f"`{name}.c`" in chapter_readme or f"`{name}.{{c,h}}`" in chapter_readme,
+              f"demos/{chapter}/README.md lists {name}.c")
         continue
     check(head.startswith("/* ") and "Usage:" in head and "Observe:" in head,
           f"{chapter}/{name}.c opens with a header giving Usage and Observe")

@@ -6,7 +6,7 @@ each call a round trip to the server through a proxy.
 Usage:    python3 bench/peers/manager_heap.py [--processes N] [--seconds S] [--records N]
 Prints:   one line "pairs_per_s=<rate>" (push+pop pairs per second, all workers together)
           after a line saying what ran.
-Compare:  demos/processes/shared_heap.c and lib/shheap.c, where the heap lives in shared
+Compare:  demos/processes/shared_heap.c and demos/processes/shheap.c, where the heap lives in shared
           memory and each process works on it directly under a robust lock.
 Python:   seeds/001
 """

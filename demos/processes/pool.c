@@ -5,9 +5,9 @@
  * Observe:  the default run is seed 000's picture: a pool of 4 workers gets 5 tasks of
  *           random length; tasks 0-3 start at once, task 4 waits until a worker is free
  *           and runs on that worker. Then apply_async().get(timeout) and map() as in seed
- *           004. The pool itself is lib/procpool.c, built the way seed 004 describes
- *           Python's: a task pipe out, a result pipe back, a process-shared lock on each
- *           shared end, workers looping until a sentinel, max-tasks-per-child retiring
+ *           004. The pool itself is procpool.c, beside this file, built the way seed 004
+ *           describes Python's: a task pipe out, a result pipe back, a process-shared lock
+ *           on each shared end, workers looping until a sentinel, max-tasks-per-child retiring
  *           workers and the pool starting new ones.
  * Why it does not hang: when a worker dies in the middle of a task - a segfault, _exit(),
  *           SIGKILL from outside - Python's Pool replaces the worker but never finishes its
@@ -22,7 +22,7 @@
  *           pool --tasks 8 --ms 60000 --terminate (running tasks are stopped, not waited)
  * Python:   seeds/000 Pool(4) with 5 tasks; seeds/002 apply_async/map/close/join;
  *           seeds/004 how Pool works inside
- * See also: docs/processes/pool.md, lib/procpool.h
+ * See also: docs/processes/pool.md, procpool.h (the pool)
  */
 #include "core.h"
 #include "procpool.h"
@@ -208,13 +208,16 @@ static int run_map(struct procpool *p, long n)
     return same == n ? 0 : 1;
 }
 
-int main(int argc, char **argv)
+/* The command line: what to run, and how to disturb it. */
+struct run {
+    long workers, tasks, ms, kills, max_per_child, map_n, seed;
+    int terminate;
+    const char *crash;            /* NULL, or "segv", "exit", "kill", "error" */
+};
+
+static struct run parse_flags(int argc, char **argv)
 {
-    prog_init(argv[0]);
-    long workers = 4, tasks = 5, ms = 500, kills = 0, max_per_child = 0, map_n = 0;
-    long seed = 0;
-    int terminate = 0;
-    const char *crash = NULL;
+    struct run o = { .workers = 4, .tasks = 5, .ms = 500 };
     static const char *const crash_names[] = { "segv", "exit", "kill", "error", NULL };
     static const struct option opts[] = {
         { "workers", required_argument, NULL, 'w' },
@@ -232,48 +235,36 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'w': workers = parse_long("--workers", optarg, 0, 256); break;
-        case 'n': tasks = parse_long("--tasks", optarg, 1, 1000000); break;
-        case 'm': ms = parse_long("--ms", optarg, 0, 600000); break;
-        case 'k': kills = parse_long("--kill", optarg, 0, 10000); break;
-        case 'x': max_per_child = parse_long("--max-tasks-per-child", optarg, 1, 1000000);
+        case 'w': o.workers = parse_long("--workers", optarg, 0, 256); break;
+        case 'n': o.tasks = parse_long("--tasks", optarg, 1, 1000000); break;
+        case 'm': o.ms = parse_long("--ms", optarg, 0, 600000); break;
+        case 'k': o.kills = parse_long("--kill", optarg, 0, 10000); break;
+        case 'x': o.max_per_child = parse_long("--max-tasks-per-child", optarg, 1, 1000000);
                   break;
-        case 'M': map_n = parse_long("--map", optarg, 1, 10000000); break;
-        case 't': terminate = 1; break;
-        case 's': seed = parse_long("--seed", optarg, 1, 1000000000); break;
-        case 'c': crash = crash_names[parse_choice("--crash", optarg, crash_names)]; break;
+        case 'M': o.map_n = parse_long("--map", optarg, 1, 10000000); break;
+        case 't': o.terminate = 1; break;
+        case 's': o.seed = parse_long("--seed", optarg, 1, 1000000000); break;
+        case 'c': o.crash = crash_names[parse_choice("--crash", optarg, crash_names)]; break;
         case 'h': usage_exit(usage_text);
         default:  usage_try_help();     /* getopt has said what was wrong */
         }
     }
     if (optind < argc)
         usage_error("unexpected argument '%s'", argv[optind]);
-    if (crash && tasks < 2)
+    if (o.crash && o.tasks < 2)
         usage_error("--crash needs at least 2 tasks (task 1 is the one that fails)");
-    rng_state = seed ? (uint64_t)seed * 2654435761u : (uint64_t)now_ns() | 1;
+    return o;
+}
 
-    /* [snippet:create] */
-    struct procpool_opts po = { .workers = (int)workers, .max_tasks_per_child = max_per_child,
-                                .log = stdout };
-    struct procpool *p = procpool_create(&po);        /* Pool(processes=4) */
-    int n = procpool_size(p);
-    printf("parent %d: pool of %d workers:", (int)getpid(), n);
-    for (int w = 0; w < n; w++)
-        printf(" %d", (int)procpool_worker_pid(p, w));
-    printf("\n");
-    /* [/snippet:create] */
-
-    int bad = 0;
-    if (map_n > 0) {
-        bad = run_map(p, map_n);
-        goto shut_down;
-    }
-
-    /* Submit every task at once, as the seed does in a loop of apply_async(). */
+/* Submit every task at once, as the seed does in a loop of apply_async(); task 1 is the
+ * one that fails when --crash asks for it. Fills planned_ms[i], task i's length. */
+static struct procpool_task **submit_all(struct procpool *p, const struct run *o,
+                                         long *planned_ms)
+{
+    long tasks = o->tasks, ms = o->ms;
+    const char *crash = o->crash;
     /* [snippet:submit] */
-    int64_t t0 = now_ns();
     struct procpool_task **h = xcalloc((size_t)tasks, sizeof *h);
-    long *planned_ms = xcalloc((size_t)tasks, sizeof *planned_ms);
     for (long i = 0; i < tasks; i++) {
         long us = ms * 1000 / 5 + (long)(rng_next() % (uint64_t)(ms * 800 + 1));
         procpool_fn fn = task_work;
@@ -285,9 +276,16 @@ int main(int argc, char **argv)
     }
     printf("parent: submitted %ld tasks; waiting for them\n", tasks);
     /* [/snippet:submit] */
+    return h;
+}
 
-    if (crash && !strcmp(crash, "kill")) {
-        /* SIGKILL from outside: wait until some worker has task 1, then kill that worker. */
+/* --crash kill: SIGKILL from outside. Wait until some worker has task 1, then kill that
+ * worker. --terminate: wait until every worker runs a task (or all tasks are running),
+ * then stop the pool with tasks still in it. */
+static void disturb(struct procpool *p, const struct run *o, struct procpool_task **h)
+{
+    int n = procpool_size(p);
+    if (o->crash && !strcmp(o->crash, "kill")) {
         while (procpool_worker_of(h[1]) < 0 && procpool_get(h[1], 0, NULL) == ETIMEDOUT)
             procpool_pump(p, 0.01);
         int w = procpool_worker_of(h[1]);
@@ -297,14 +295,21 @@ int main(int argc, char **argv)
             procpool_kill_worker(p, w, SIGKILL);
         }
     }
-    if (terminate) {
-        /* Wait until every worker runs a task (or all tasks are running), then stop. */
-        while (procpool_busy(p) < (n < tasks ? n : tasks))
+    if (o->terminate) {
+        while (procpool_busy(p) < (n < o->tasks ? n : o->tasks))
             procpool_pump(p, 0.01);
         printf("parent: %d workers busy; terminate()\n", procpool_busy(p));
         procpool_terminate(p);
     }
+}
 
+/* Wait for every task's result, print it, and say whether all ended with the right value
+ * (0) or not (1). --kill K kills random workers along the way. */
+static int collect(struct procpool *p, const struct run *o, struct procpool_task **h,
+                   int64_t t0, const long *planned_ms)
+{
+    long tasks = o->tasks, kills = o->kills;
+    int n = procpool_size(p);
     /* [snippet:collect] */
     long counts[5] = { 0 }, right = 0, waiting = 0, next_kill = 1;
     for (long i = 0; i < tasks; i++) {
@@ -328,7 +333,8 @@ int main(int argc, char **argv)
 
     /* Seed 000's picture, checked: the task that had to wait started only once the worker
      * that ran it had finished an earlier task. */
-    if (tasks == n + 1 && !crash && !terminate && kills == 0 && counts[PROCPOOL_DONE] == tasks) {
+    if (tasks == n + 1 && !o->crash && !o->terminate && kills == 0 &&
+        counts[PROCPOOL_DONE] == tasks) {
         struct procpool_result last, prev;
         procpool_get(h[n], 0, &last);
         for (long i = 0; i < n; i++) {
@@ -346,43 +352,74 @@ int main(int argc, char **argv)
            counts[PROCPOOL_TERMINATED], waiting);
     printf("values: %ld of %ld done tasks returned the expected value\n", right,
            counts[PROCPOOL_DONE]);
-    bad = waiting > 0 || right != counts[PROCPOOL_DONE];
-    for (long i = 0; i < tasks; i++)
-        procpool_task_free(h[i]);
-    free(h);
-    free(planned_ms);
+    return waiting > 0 || right != counts[PROCPOOL_DONE];
+}
 
-    if (!terminate && tasks <= 20 && !crash) {
-        /* Seed 004's two lines: apply_async(f, (10,)).get(timeout=1), then map(f, range(10)). */
-        /* [snippet:api] */
-        struct procpool_task *t = procpool_submit(p, task_square, 10);
-        struct procpool_result r;
-        if (procpool_get(t, 1.0, &r) == 0 && r.state == PROCPOOL_DONE)
-            printf("apply_async(square, 10).get(timeout=1) = %lld (expected 100)\n",
-                   (long long)r.value);
-        else
-            printf("apply_async(square, 10).get(timeout=1): no result within 1 s\n");
-        procpool_task_free(t);
-        int64_t args[10];
-        struct procpool_result res[10];
-        for (int i = 0; i < 10; i++)
-            args[i] = i;
-        procpool_map(p, task_square, args, 10, res);
-        printf("map(square, range(10)) = [");
-        for (int i = 0; i < 10; i++)
-            printf("%s%lld", i ? ", " : "", (long long)res[i].value);
-        printf("] (expected [0, 1, 4, ..., 81])\n");
-        /* [/snippet:api] */
+/* Seed 004's two lines: apply_async(f, (10,)).get(timeout=1), then map(f, range(10)). */
+static void api_tour(struct procpool *p)
+{
+    /* [snippet:api] */
+    struct procpool_task *t = procpool_submit(p, task_square, 10);
+    struct procpool_result r;
+    if (procpool_get(t, 1.0, &r) == 0 && r.state == PROCPOOL_DONE)
+        printf("apply_async(square, 10).get(timeout=1) = %lld (expected 100)\n",
+               (long long)r.value);
+    else
+        printf("apply_async(square, 10).get(timeout=1): no result within 1 s\n");
+    procpool_task_free(t);
+    int64_t args[10];
+    struct procpool_result res[10];
+    for (int i = 0; i < 10; i++)
+        args[i] = i;
+    procpool_map(p, task_square, args, 10, res);
+    printf("map(square, range(10)) = [");
+    for (int i = 0; i < 10; i++)
+        printf("%s%lld", i ? ", " : "", (long long)res[i].value);
+    printf("] (expected [0, 1, 4, ..., 81])\n");
+    /* [/snippet:api] */
+}
+
+int main(int argc, char **argv)
+{
+    prog_init(argv[0]);
+    struct run o = parse_flags(argc, argv);
+    rng_state = o.seed ? (uint64_t)o.seed * 2654435761u : (uint64_t)now_ns() | 1;
+
+    /* [snippet:create] */
+    struct procpool_opts po = { .workers = (int)o.workers,
+                                .max_tasks_per_child = o.max_per_child, .log = stdout };
+    struct procpool *p = procpool_create(&po);        /* Pool(processes=4) */
+    int n = procpool_size(p);
+    printf("parent %d: pool of %d workers:", (int)getpid(), n);
+    for (int w = 0; w < n; w++)
+        printf(" %d", (int)procpool_worker_pid(p, w));
+    printf("\n");
+    /* [/snippet:create] */
+
+    int bad;
+    if (o.map_n > 0) {
+        bad = run_map(p, o.map_n);
+    } else {
+        int64_t t0 = now_ns();
+        long *planned_ms = xcalloc((size_t)o.tasks, sizeof *planned_ms);
+        struct procpool_task **h = submit_all(p, &o, planned_ms);
+        disturb(p, &o, h);
+        bad = collect(p, &o, h, t0, planned_ms);
+        for (long i = 0; i < o.tasks; i++)
+            procpool_task_free(h[i]);
+        free(h);
+        free(planned_ms);
+        if (!o.terminate && o.tasks <= 20 && !o.crash)
+            api_tour(p);
     }
 
-shut_down:
-    if (!terminate) {
+    if (!o.terminate) {
         struct procpool_stats st = procpool_stats(p);
         /* A worker that retired a moment ago may not be replaced yet; a crashed or killed
          * one always is by now, since its task's handle ends only when it is reaped. */
         printf("workers alive: %d (expected %d%s); started %ld in all: %ld replaced after a "
                "crash, %ld retired\n", live_children(), n,
-               max_per_child ? " or fewer while retirees are replaced" : "", st.started,
+               o.max_per_child ? " or fewer while retirees are replaced" : "", st.started,
                st.crashed, st.retired);
     }
     procpool_close(p);                                 /* pool.close() */

@@ -148,19 +148,23 @@ static int read_full(int fd, void *buf, size_t len)
     return 1;
 }
 
+/* A reader died holding the read lock, perhaps mid-frame: the stream is no longer framed,
+ * and nothing can tell where the next frame starts. No repair is possible. */
+static void framing_lost(void *arg)
+{
+    (void)arg;
+    die_msg("a reader died holding the read lock; the pipe's framing is lost");
+}
+
 /* Receive one frame. Reading it takes two read()s - the length, then the body - and
  * another reader must not take bytes in between, so readers hold a lock around the pair. */
 static size_t pipe_receive(struct record *r)
 {
-    int s = pthread_mutex_lock(&board->read_lock);
-    if (s == EOWNERDEAD)    /* a reader died mid-frame: the stream is no longer framed */
-        die_msg("a reader died holding the read lock; the pipe's framing is lost");
-    if (s != 0)
-        die_code("pthread_mutex_lock", s);
+    shared_mutex_lock(&board->read_lock, framing_lost, NULL);
     uint32_t len;
     int ok = read_full(pipe_fd[0], &len, sizeof len) && len >= RECORD_HEAD &&
              len <= sizeof *r && read_full(pipe_fd[0], r, len);
-    pthread_mutex_unlock(&board->read_lock);
+    shared_mutex_unlock(&board->read_lock);
     if (!ok)
         die_msg("the pipe ended (or carried a bad frame) before this reader's sentinel");
     return len;
@@ -308,9 +312,8 @@ static int reap_next(int *status)
 }
 /* [/snippet:forward] */
 
-int main(int argc, char **argv)
+static void parse_flags(int argc, char **argv)
 {
-    prog_init(argv[0]);
     static const struct option opts[] = {
         { "via", required_argument, NULL, 'v' },
         { "writers", required_argument, NULL, 'w' },
@@ -338,22 +341,12 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         usage_error("unexpected argument '%s'", argv[optind]);
+}
 
-    size_t total = (size_t)nwriters * (size_t)nrecords;
-    size_t bsize = sizeof *board + total;
-    board = shared_map(bsize);
-    shared_mutex_init(&board->read_lock);
-    open_queue();
-    /* With every reader gone, a write to the pipe raises SIGPIPE; we would rather see
-     * EPIPE and say so. */
-    signal(SIGPIPE, SIG_IGN);
-
-    printf("queue: %ld writers x %ld records -> %ld readers through a %s\n", nwriters,
-           nrecords, nreaders, via_mq ? "POSIX message queue" : "pipe (framed)");
-    fflush(stdout);                 /* before fork(), or children inherit the buffer */
-
-    /* Readers first, then writers. Each child closes the pipe end it does not use: a
-     * reader must not hold a write end, or the pipe could never reach end-of-file. */
+/* Readers first, then writers. Each child closes the pipe end it does not use: a reader
+ * must not hold a write end, or the pipe could never reach end-of-file. */
+static void start_children(void)
+{
     pid_t parent = getpid();
     for (int i = 0; i < nreaders; i++)
         if ((readers[i] = xfork()) == 0) {
@@ -371,16 +364,19 @@ int main(int argc, char **argv)
         }
     if (!via_mq)
         close(pipe_fd[0]);          /* the parent only writes: the sentinels */
+}
 
-    /* SIGINT or SIGTERM: the parent passes it on to the children (on_stop), reaps them
-     * all before it goes - nothing is left behind - and then dies of the same signal. No
-     * SA_RESTART: a parent blocked sending a sentinel must wake up and stop. (Installed
-     * after the forks: the children keep the default action. A signal that comes sooner
-     * kills the parent outright, and end_with_parent() takes the children with it.) */
-    /* A signal we were started with ignored (a `&` job of a shell without job control,
-     * nohup) stays ignored, by us and by the children that inherited that: the old Unix
-     * rule. Catching it anyway would forward it to children that ignore it and wait for
-     * them forever. */
+/* SIGINT or SIGTERM: the parent passes it on to the children (on_stop), reaps them all
+ * before it goes - nothing is left behind - and then dies of the same signal. No
+ * SA_RESTART: a parent blocked sending a sentinel must wake up and stop. (Installed after
+ * the forks: the children keep the default action. A signal that comes sooner kills the
+ * parent outright, and end_with_parent() takes the children with it.)
+ * A signal we were started with ignored (a `&` job of a shell without job control,
+ * nohup) stays ignored, by us and by the children that inherited that: the old Unix
+ * rule. Catching it anyway would forward it to children that ignore it and wait for
+ * them forever. */
+static void catch_stops(void)
+{
     struct sigaction sa = { .sa_handler = on_stop }, old;
     sigemptyset(&sa.sa_mask);
     const int stops[] = { SIGINT, SIGTERM };
@@ -390,12 +386,17 @@ int main(int argc, char **argv)
         if (old.sa_handler != SIG_IGN && sigaction(stops[k], &sa, NULL) == -1)
             die_errno("sigaction");
     }
+}
 
+/* Reap every child, stopping the readers with sentinels once the writers are done.
+ * Fills status[i] for child i (readers, then writers); returns 1 if any child failed. */
+static int shut_down(int *status)
+{
     /* [snippet:shutdown] */
     /* Wait until every writer is done: then every record is in the queue, ahead of
      * anything we send now. A reader that dies meanwhile is noted; if none is left, nobody
      * will ever drain the queue, so the writers are stopped rather than waited for. */
-    int status[128], failed = 0;
+    int failed = 0;
     long writers_left = nwriters, readers_left = nreaders;
     while (writers_left > 0) {
         int st, i = reap_next(&st);
@@ -419,11 +420,13 @@ int main(int argc, char **argv)
         failed |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
     }
     /* [/snippet:shutdown] */
-    if (interrupted) {
-        fprintf(stderr, "queue: %s; every child reaped\n", strsignal(interrupted));
-        die_of_signal(interrupted);
-    }
+    return failed;
+}
 
+/* What each child did, and the verdict: every record received exactly once, in order,
+ * intact. Returns 1 if so. */
+static int report(const int *status, size_t total)
+{
     for (int i = 0; i < nreaders + nwriters; i++) {
         char how[128];
         int st = status[i], ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
@@ -450,11 +453,41 @@ int main(int argc, char **argv)
            "missing: %ld (expected 0)\n", received, total, once, twice, missing);
     printf("out of order: %ld (expected 0); corrupt: %ld (expected 0)\n", out_of_order,
            corrupt);
+    return once == (long)total && out_of_order == 0 && corrupt == 0;
+}
+
+int main(int argc, char **argv)
+{
+    prog_init(argv[0]);
+    parse_flags(argc, argv);
+
+    size_t total = (size_t)nwriters * (size_t)nrecords;
+    size_t bsize = sizeof *board + total;
+    board = shared_map(bsize);
+    shared_mutex_init(&board->read_lock);
+    open_queue();
+    /* With every reader gone, a write to the pipe raises SIGPIPE; we would rather see
+     * EPIPE and say so. */
+    signal(SIGPIPE, SIG_IGN);
+
+    printf("queue: %ld writers x %ld records -> %ld readers through a %s\n", nwriters,
+           nrecords, nreaders, via_mq ? "POSIX message queue" : "pipe (framed)");
+    fflush(stdout);                 /* before fork(), or children inherit the buffer */
+
+    start_children();
+    catch_stops();
+    int status[128];
+    int failed = shut_down(status);
+    if (interrupted) {
+        fprintf(stderr, "queue: %s; every child reaped\n", strsignal(interrupted));
+        die_of_signal(interrupted);
+    }
+    int ok = report(status, total) && !failed;
+
     if (via_mq)
         mq_close(mq);
     else
         close(pipe_fd[1]);
     shared_unmap(board, bsize);
-    int ok = !failed && once == (long)total && out_of_order == 0 && corrupt == 0;
     return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

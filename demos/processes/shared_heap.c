@@ -16,7 +16,7 @@
  *           shared_heap --workers 1 and --workers 4: pops per second (the lock is the
  *           bottleneck: more processes do not pop faster)
  * Python:   seeds/001, a BaseManager serving a heap with a comparer and a Lock
- * See also: docs/processes/shared_heap.md, lib/shheap.h (the heap), bench/bench_heap.c
+ * See also: docs/processes/shared_heap.md, shheap.h (the heap), bench/bench_heap.c
  */
 #include "core.h"
 #include "shared.h"
@@ -102,7 +102,7 @@ static void measure_record(struct shheap_record *r, uint64_t *rng)
 }
 
 /* Take the heap's lock; say so when the last owner had died holding it and the heap had
- * to be rebuilt (lib/shheap.c does the repair). */
+ * to be rebuilt (shheap.c does the repair). */
 static void lock_heap(struct shheap *h, const char *who)
 {
     if (shheap_lock(h, key)) {
@@ -179,12 +179,17 @@ static void dump(const char *prefix, const char *suffix, struct shheap *h, int f
         die_errno(path);
 }
 
-int main(int argc, char **argv)
+/* The command line. */
+struct run {
+    long nworkers, nrec, max_ops, refresh_ms, kill_at;
+    double seconds;
+    const char *dump_prefix;
+};
+
+static struct run parse_flags(int argc, char **argv)
 {
-    prog_init(argv[0]);
-    long nworkers = cpu_count(), nrec = 300000, max_ops = 0, refresh_ms = 500, kill_at = 0;
-    double seconds = 2;
-    const char *dump_prefix = NULL;
+    struct run o = { .nworkers = cpu_count(), .nrec = 300000, .refresh_ms = 500,
+                     .seconds = 2 };
     static const struct option opts[] = {
         { "workers", required_argument, NULL, 'w' },
         { "records", required_argument, NULL, 'r' },
@@ -200,13 +205,13 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'w': nworkers = parse_long("--workers", optarg, 1, 1000); break;
-        case 'r': nrec = parse_long("--records", optarg, 1, 10000000); break;
-        case 's': seconds = parse_double("--seconds", optarg, 0.001, 3600); break;
-        case 'o': max_ops = parse_long("--ops", optarg, 1, 1000000000); break;
-        case 'f': refresh_ms = parse_long("--refresh-ms", optarg, 0, 3600000); break;
-        case 'x': kill_at = parse_long("--kill-in-lock", optarg, 1, 1000000000); break;
-        case 'd': dump_prefix = optarg; break;
+        case 'w': o.nworkers = parse_long("--workers", optarg, 1, 1000); break;
+        case 'r': o.nrec = parse_long("--records", optarg, 1, 10000000); break;
+        case 's': o.seconds = parse_double("--seconds", optarg, 0.001, 3600); break;
+        case 'o': o.max_ops = parse_long("--ops", optarg, 1, 1000000000); break;
+        case 'f': o.refresh_ms = parse_long("--refresh-ms", optarg, 0, 3600000); break;
+        case 'x': o.kill_at = parse_long("--kill-in-lock", optarg, 1, 1000000000); break;
+        case 'd': o.dump_prefix = optarg; break;
         case 'k':
             if (!strcmp(optarg, "volume"))
                 key = key_volume;
@@ -221,7 +226,12 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         usage_error("unexpected argument '%s'", argv[optind]);
+    return o;
+}
 
+/* The heap of `nrec` records in a shared-memory object, `size` bytes. */
+static struct shheap *map_heap(long nrec, size_t *size_out)
+{
     /* [snippet:shm] */
     /* A named POSIX shared-memory object (it appears in /dev/shm while open), sized and
      * mapped. We unlink the name at once: the mapping stays valid for us and for every
@@ -242,51 +252,28 @@ int main(int argc, char **argv)
         die_errno("mmap");
     close(fd);
     /* [/snippet:shm] */
+    *size_out = size;
+    return h;
+}
 
-    /* Fill the records: a deterministic box and a payload fingerprint ("tag") each. */
-    shheap_init(h, (uint32_t)nrec, (uint32_t)nworkers);
-    uint64_t rng = 88172645463325252u;
-    for (long i = 0; i < nrec; i++) {
-        struct shheap_record *r = &shheap_records(h)[i];
-        measure_record(r, &rng);
-        r->tag = (uint32_t)(next_random(&rng) >> 32);
-    }
-    shheap_rebuild(h, key);
-    if (dump_prefix)
-        dump(dump_prefix, "initial", h, 0);
+/* What the parent saw while the workers ran. */
+struct tally {
+    long died, refreshes, given_back;
+    long outside, outside_k;            /* workers killed by someone else, the last one */
+    char outside_how[128];
+};
 
-    size_t csize = sizeof(struct control) + (size_t)nworkers * sizeof(struct worker_slot);
-    struct control *ctl = shared_map(csize);
-    /* Children inherit the handlers through fork(). Ctrl-C signals every process of the
-     * group; kill -INT PID the parent alone, which then sets ctl->stop for the workers.
-     * Either way all finish their round, and the parent reaps them and checks the heap.
-     * (kill -9 of the parent: end_with_parent() below takes the workers with it.) */
-    struct sigaction sa = { .sa_handler = on_stop };
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
-        die_errno("sigaction");
-
-    printf("shared_heap: %ld records, key %s, %ld workers, %g s, refresh every %ld ms\n",
-           nrec, key == key_volume ? "volume" : "timestamp", nworkers, seconds, refresh_ms);
-    fflush(stdout);                     /* before fork(), or children inherit the buffer */
-
-    pid_t parent = getpid(), *pids = xcalloc((size_t)nworkers, sizeof *pids);
-    for (long k = 0; k < nworkers; k++) {
-        pids[k] = xfork();
-        if (pids[k] == 0) {
-            end_with_parent(parent, SIGKILL);
-            worker_main(h, ctl, (uint32_t)k, max_ops, kill_at);
-        }
-    }
-
+/* Run until every worker is gone; returns the seconds it took. */
+static double supervise(struct shheap *h, struct control *ctl, const pid_t *pids,
+                        const struct run *o, uint64_t *rng, struct tally *t)
+{
+    long refresh_ms = o->refresh_ms, kill_at = o->kill_at;
     /* [snippet:parent] */
     /* The parent refreshes the heap on schedule and reaps workers as they end. A worker
      * that died may have had a record in its hand: the parent pushes it back. */
-    int64_t t0 = now_ns(), deadline = t0 + (int64_t)(seconds * 1e9);
+    int64_t t0 = now_ns(), deadline = t0 + (int64_t)(o->seconds * 1e9);
     int64_t next_refresh = t0 + refresh_ms * 1000000;
-    long alive = nworkers, died = 0, refreshes = 0, given_back = 0;
-    long outside = 0, outside_k = -1;   /* workers killed by someone else, the last one */
-    char outside_how[128] = "";
+    long alive = o->nworkers;
     while (alive > 0) {
         if (now_ns() >= deadline || interrupted)
             atomic_store(&ctl->stop, 1);
@@ -302,75 +289,131 @@ int main(int argc, char **argv)
             char how[128];
             printf("parent: worker %ld (pid %d) %s; giving back the record in its hand\n",
                    k, (int)pid, describe_status(status, how, sizeof how));
-            died++;
+            t->died++;
             /* Worker 0 with --kill-in-lock kills itself; any other death came from outside. */
             if (!(k == 0 && kill_at && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
-                outside++, outside_k = k;
-                describe_status(status, outside_how, sizeof outside_how);
+                t->outside++, t->outside_k = k;
+                describe_status(status, t->outside_how, sizeof t->outside_how);
             }
             lock_heap(h, "parent");     /* repairs the heap if the worker died holding it */
-            given_back += h->hand[k] != SHHEAP_NONE;
+            t->given_back += h->hand[k] != SHHEAP_NONE;
             shheap_push(h, key, (uint32_t)k);
             shheap_unlock(h);
         }
         if (refresh_ms > 0 && now_ns() >= next_refresh && !atomic_load(&ctl->stop)) {
             lock_heap(h, "parent");
-            refresh(h, &rng);
+            refresh(h, rng);
             shheap_unlock(h);
-            refreshes++;
+            t->refreshes++;
             next_refresh += refresh_ms * 1000000;
         }
         if (alive > 0)
             sleep_ns(2000000);          /* poll again in 2 ms */
     }
     /* [/snippet:parent] */
-    double wall = (double)(now_ns() - t0) / 1e9;
+    return (double)(now_ns() - t0) / 1e9;
+}
 
-    /* Every worker is gone: check what is left. */
+/* Every worker is gone: check what is left, and say it. Returns 1 if the heap holds every
+ * record exactly once, in order, and the visits add up. */
+static int report(struct shheap *h, const struct control *ctl, const struct run *o,
+                  const struct tally *t, double wall)
+{
+    long nrec = o->nrec, kill_at = o->kill_at;
     lock_heap(h, "parent");
     uint64_t ops = 0, visits = 0;
-    for (long k = 0; k < nworkers; k++)
+    for (long k = 0; k < o->nworkers; k++)
         ops += ctl->w[k].ops;
     for (long i = 0; i < nrec; i++)
         visits += shheap_records(h)[i].visits;
     int valid = shheap_valid(h, key);
     uint32_t held = 0;
-    for (long k = 0; k < nworkers; k++)
+    for (long k = 0; k < o->nworkers; k++)
         held += h->hand[k] != SHHEAP_NONE;
-    if (dump_prefix)
-        dump(dump_prefix, "final", h, 1);
+    if (o->dump_prefix)
+        dump(o->dump_prefix, "final", h, 1);
     printf("pop+push rounds: %llu in %.3f s (%.0f per second)%s\n", (unsigned long long)ops,
            wall, (double)ops / wall, interrupted ? " - interrupted" : "");
-    printf("refreshes: %ld\n", refreshes);
+    printf("refreshes: %ld\n", t->refreshes);
     printf("records in heap: %u (expected %ld), in hands: %u (expected 0)\n", h->n, nrec, held);
     printf("each record exactly once, heap in order: %s (expected yes)\n", valid ? "yes" : "NO");
     /* A worker counts its visit on the record, then its round: a kill from outside can fall
      * between the two, so each such worker may leave one visit more than rounds. */
     printf("visits counted on records: %llu (expected %llu, the rounds the workers counted",
            (unsigned long long)visits, (unsigned long long)ops);
-    if (outside > 0)
+    if (t->outside > 0)
         printf(", or up to %ld more: a worker killed between counting its visit and its round",
-               outside);
+               t->outside);
     printf(")\n");
     /* A worker killed from outside (kill -9 PID) is not a failure of the program: say who
      * died and how, and what the recovery saved, rather than "expected 0". */
-    if (outside == 0) {
-        printf("workers died: %ld (expected %d)\n", died, kill_at ? 1 : 0);
+    if (t->outside == 0) {
+        printf("workers died: %ld (expected %d)\n", t->died, kill_at ? 1 : 0);
         printf("lock repairs: %u (expected %d)\n", h->repairs, kill_at ? 1 : 0);
     } else {
-        printf("workers killed from outside: %ld (the last: worker %ld, %s)%s\n", outside,
-               outside_k, outside_how, kill_at ? "; worker 0 killed itself (--kill-in-lock)" : "");
+        printf("workers killed from outside: %ld (the last: worker %ld, %s)%s\n", t->outside,
+               t->outside_k, t->outside_how,
+               kill_at ? "; worker 0 killed itself (--kill-in-lock)" : "");
         printf("lock repairs: %u (one for each worker that died holding the lock)\n",
                h->repairs);
     }
-    if (died > 0)
+    if (t->died > 0)
         printf("recovered: %ld record%s given back from dead workers' hands, the robust "
                "mutex repaired %u time%s (EOWNERDEAD: heap rebuilt); every record kept: %s\n",
-               given_back, given_back == 1 ? "" : "s", h->repairs, h->repairs == 1 ? "" : "s",
-               valid && h->n == (uint32_t)nrec ? "yes" : "NO");
+               t->given_back, t->given_back == 1 ? "" : "s", h->repairs,
+               h->repairs == 1 ? "" : "s", valid && h->n == (uint32_t)nrec ? "yes" : "NO");
     shheap_unlock(h);
-    int ok = valid && h->n == (uint32_t)nrec && visits >= ops &&
-             visits - ops <= (uint64_t)outside;
+    return valid && h->n == (uint32_t)nrec && visits >= ops &&
+           visits - ops <= (uint64_t)t->outside;
+}
+
+int main(int argc, char **argv)
+{
+    prog_init(argv[0]);
+    struct run o = parse_flags(argc, argv);
+    size_t size;
+    struct shheap *h = map_heap(o.nrec, &size);
+
+    /* Fill the records: a deterministic box and a payload fingerprint ("tag") each. */
+    shheap_init(h, (uint32_t)o.nrec, (uint32_t)o.nworkers);
+    uint64_t rng = 88172645463325252u;
+    for (long i = 0; i < o.nrec; i++) {
+        struct shheap_record *r = &shheap_records(h)[i];
+        measure_record(r, &rng);
+        r->tag = (uint32_t)(next_random(&rng) >> 32);
+    }
+    shheap_rebuild(h, key);
+    if (o.dump_prefix)
+        dump(o.dump_prefix, "initial", h, 0);
+
+    size_t csize = sizeof(struct control) + (size_t)o.nworkers * sizeof(struct worker_slot);
+    struct control *ctl = shared_map(csize);
+    /* Children inherit the handlers through fork(). Ctrl-C signals every process of the
+     * group; kill -INT PID the parent alone, which then sets ctl->stop for the workers.
+     * Either way all finish their round, and the parent reaps them and checks the heap.
+     * (kill -9 of the parent: end_with_parent() below takes the workers with it.) */
+    struct sigaction sa = { .sa_handler = on_stop };
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
+        die_errno("sigaction");
+
+    printf("shared_heap: %ld records, key %s, %ld workers, %g s, refresh every %ld ms\n",
+           o.nrec, key == key_volume ? "volume" : "timestamp", o.nworkers, o.seconds,
+           o.refresh_ms);
+    fflush(stdout);                     /* before fork(), or children inherit the buffer */
+
+    pid_t parent = getpid(), *pids = xcalloc((size_t)o.nworkers, sizeof *pids);
+    for (long k = 0; k < o.nworkers; k++) {
+        pids[k] = xfork();
+        if (pids[k] == 0) {
+            end_with_parent(parent, SIGKILL);
+            worker_main(h, ctl, (uint32_t)k, o.max_ops, o.kill_at);
+        }
+    }
+
+    struct tally t = { .outside_k = -1 };
+    double wall = supervise(h, ctl, pids, &o, &rng, &t);
+    int ok = report(h, ctl, &o, &t, wall);
     munmap(h, size);
     shared_unmap(ctl, csize);
     free(pids);

@@ -24,9 +24,10 @@
  *           taskset -c 0 build/bin/race --lock none   (one CPU: the threads take turns)
  * Python:   seeds/000, the bank balance, change_it(n) with and without threading.Lock;
  *           the same experiment in Python is bench/peers/race.py
- * See also: docs/threads/race.md
+ * See also: docs/threads/race.md, counters.h (the account and its locks), bench/locks.c
  */
 #include "core.h"
+#include "counters.h"
 
 #include <getopt.h>
 #include <pthread.h>
@@ -61,21 +62,13 @@ static const char usage_text[] =
     "Prints the final balance and the expected 0, the number of lost updates and the\n"
     "time per round. Exits 0 whatever the balance: a drift is the lesson, not an error.\n";
 
-enum lock_kind { LOCK_NONE, LOCK_MUTEX, LOCK_SPIN, LOCK_ATOMIC };
-static const char *const lock_names[] = { "none", "mutex", "spin", "atomic", NULL };
-
-/* The shared account: the seed's balance, and a tally that every change adds 1 to. The
+/* The shared account and the five ways to change it (lock or none) are the chapter's model,
+ * counters.c beside this file: a balance, and a tally that every change adds 1 to. The
  * tally is updated exactly like the balance (read, add, write), so a change that is lost
- * is missing from it too - but a tally only ever goes up, so nothing can hide a loss. */
-struct account {
-    long balance;
-    long updates;
-};
-
-static struct account acct;                  /* plain memory, for none, mutex and spin */
-static _Atomic long atomic_balance, atomic_updates;      /* for --lock atomic */
-static pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
-static pthread_spinlock_t spin;
+ * is missing from it too - but a tally only ever goes up, so nothing can hide a loss.
+ * race offers the first four (counters.h's order); bench/locks.c times all five. */
+static const char *const lock_names[] = { "none", "mutex", "spin", "atomic", NULL };
+static struct counters acct;
 static pthread_barrier_t start_line;         /* every worker and main wait here, then go */
 static atomic_long on_cpu;                   /* workers past the start line and running */
 /* When each worker began and finished its rounds. The time of a run is from the first
@@ -83,7 +76,7 @@ static atomic_long on_cpu;                   /* workers past the start line and 
  * be on a CPU when they begin. */
 static int64_t began[64], finished[64];
 
-static enum lock_kind lock = LOCK_NONE;
+static enum counter_lock lock = COUNTER_NONE;
 static long nthreads = 2, rounds = 100000, window = 0;
 static int interleave;
 static int pin_cpu[64];                      /* thread i's CPU, or -1: not pinned */
@@ -93,59 +86,6 @@ static long amount_of(long i)
 {
     return 5 + 3 * i;
 }
-
-/* Spin for `w` steps doing nothing useful. The counter is volatile so the compiler must
- * keep every step; this is how --window holds the thread between its read and its write. */
-static void dawdle(long w)
-{
-    for (volatile long i = 0; i < w; i++)
-        ;
-}
-
-/* One change of the balance without any protection - the seed's `balance = balance + n`
- * spelled out as the steps the CPU really takes. `volatile` makes the compiler perform
- * each load and each store where it is written (otherwise it could fold a deposit and
- * the withdrawal that follows into nothing); it does NOT make them atomic. */
-/* [snippet:unlocked] */
-static void change_unlocked(long amount)
-{
-    volatile struct account *a = &acct;
-    long balance = a->balance;         /* 1. load the shared balance into a register */
-    long updates = a->updates;
-    dawdle(window);                    /*    (--window: linger here, as a preempted thread would) */
-    a->balance = balance + amount;     /* 2. add, 3. store - over whatever is there now */
-    a->updates = updates + 1;
-}
-/* [/snippet:unlocked] */
-
-/* The same change, protected three ways. A lock makes the load-add-store a critical
- * section: one thread at a time. An atomic add does the three steps as one instruction
- * that no other CPU can split: on x86 a lock-prefixed add (`lock add`; the compiler uses
- * `lock xadd` only when the old value is used, and here it is not). */
-/* [snippet:locked] */
-static void change(long amount)
-{
-    switch (lock) {
-    case LOCK_NONE:
-        change_unlocked(amount);
-        break;
-    case LOCK_MUTEX:
-        pthread_mutex_lock(&mutex);    /* waits (asleep, in the kernel) if another holds it */
-        change_unlocked(amount);
-        pthread_mutex_unlock(&mutex);
-        break;
-    case LOCK_SPIN:
-        pthread_spin_lock(&spin);      /* waits by looping on the CPU until it is free */
-        change_unlocked(amount);
-        pthread_spin_unlock(&spin);
-        break;
-    case LOCK_ATOMIC:
-        atomic_fetch_add(&atomic_balance, amount);
-        atomic_fetch_add(&atomic_updates, 1);
-        break;
-    }
-}
-/* [/snippet:locked] */
 
 /* --interleave: a turnstile that lets exactly one thread take exactly one step at a time,
  * in an order fixed in advance. It is built from a mutex and a condition variable, so
@@ -178,7 +118,7 @@ static void end_turn(void)
 /* [snippet:interleave] */
 static void change_interleaved(long i, long amount, long base, long write_slot)
 {
-    volatile struct account *a = &acct;
+    volatile struct account *a = &acct.shared;
     wait_turn(base + i);                       /* everyone reads the same old values... */
     long balance = a->balance, updates = a->updates;
     end_turn();
@@ -219,8 +159,8 @@ static void *worker(void *arg)
             change_interleaved(i, +n, base, i);
             change_interleaved(i, -n, base + 2 * nthreads, nthreads - 1 - i);
         } else {
-            change(+n);                        /* the seed's change_it(n): deposit... */
-            change(-n);                        /* ...and take it back out */
+            counters_change(&acct, NULL, +n);  /* the seed's change_it(n): deposit... */
+            counters_change(&acct, NULL, -n);  /* ...and take it back out */
         }
     }
     finished[i] = now_ns();
@@ -231,9 +171,7 @@ static void *worker(void *arg)
 /* One experiment from a zero balance; fills the final balance and tally, returns ns. */
 static int64_t run_once(long *balance, long *updates)
 {
-    acct = (struct account){ 0, 0 };
-    atomic_store(&atomic_balance, 0);
-    atomic_store(&atomic_updates, 0);
+    counters_init(&acct, lock, window, 1);
     turn = 0;
     atomic_store(&on_cpu, 0);
 
@@ -255,16 +193,16 @@ static int64_t run_once(long *balance, long *updates)
     pthread_barrier_destroy(&start_line);
     free(tids);
 
-    *balance = lock == LOCK_ATOMIC ? atomic_load(&atomic_balance) : acct.balance;
-    *updates = lock == LOCK_ATOMIC ? atomic_load(&atomic_updates) : acct.updates;
+    struct account total = counters_total(&acct, NULL, 0);
+    counters_destroy(&acct);
+    *balance = total.balance;
+    *updates = total.updates;
     return ns;
 }
 
-int main(int argc, char **argv)
+/* The flags set the globals above; --trials and --pin come back through the pointers. */
+static void parse_flags(int argc, char **argv, long *trials, int *pin)
 {
-    prog_init(argv[0]);
-    long trials = 1;
-    int pin = 1;
     static const struct option opts[] = {
         { "lock", required_argument, NULL, 'l' },
         { "threads", required_argument, NULL, 't' },
@@ -279,13 +217,14 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'l': lock = (enum lock_kind)parse_choice("--lock", optarg, lock_names); break;
+        case 'l': lock = (enum counter_lock)parse_choice("--lock", optarg, lock_names); break;
         case 't': nthreads = parse_long("--threads", optarg, 1, 64); break;
         case 'r': rounds = parse_long("--rounds", optarg, 1, 1000000000); break;
         case 'w': window = parse_long("--window", optarg, 0, 1000000); break;
         case 'i': interleave = 1; break;
-        case 'T': trials = parse_long("--trials", optarg, 1, 10000); break;
-        case 'p': pin = parse_choice("--pin", optarg, (const char *const[]){ "off", "on", NULL });
+        case 'T': *trials = parse_long("--trials", optarg, 1, 10000); break;
+        case 'p': *pin = parse_choice("--pin", optarg,
+                                  (const char *const[]){ "off", "on", NULL });
                   break;
         case 'h': usage_exit(usage_text);
         default:  usage_try_help();     /* getopt has said what was wrong */
@@ -293,11 +232,16 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         usage_error("unexpected argument '%s'", argv[optind]);
-    if (interleave && lock != LOCK_NONE)
+    if (interleave && lock != COUNTER_NONE)
         usage_error("--interleave forces a schedule on unprotected updates: use --lock none");
-    int s = pthread_spin_init(&spin, PTHREAD_PROCESS_PRIVATE);
-    if (s != 0)
-        die_code("pthread_spin_init", s);
+}
+
+int main(int argc, char **argv)
+{
+    prog_init(argv[0]);
+    long trials = 1;
+    int pin = 1;
+    parse_flags(argc, argv, &trials, &pin);
 
     printf("race: %ld thread%s x %ld rounds, lock %s%s", nthreads, nthreads == 1 ? "" : "s",
            rounds, lock_names[lock], interleave ? ", forced interleaving" : "");
@@ -346,6 +290,5 @@ int main(int argc, char **argv)
                rounds * (amount_of(nthreads - 1) - amount_of(0)), rounds * 2 * (nthreads - 1));
     printf("drifted in %ld of %ld trial%s; updates lost in %ld\n", drifted, trials,
            trials == 1 ? "" : "s", lossy);
-    pthread_spin_destroy(&spin);
     return EXIT_SUCCESS;
 }

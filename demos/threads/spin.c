@@ -26,7 +26,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -83,13 +82,17 @@ static double cpu_seconds(int who)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-int main(int argc, char **argv)
-{
-    prog_init(argv[0]);
-    long n = cpu_count();
-    int use_processes = 0, chose = 0;
-    double seconds = 1.0;
+/* The command line: how many workers, threads or processes, spinning how long. */
+struct run {
+    long n;
+    int use_processes;
+    double seconds;
+};
 
+static struct run parse_flags(int argc, char **argv)
+{
+    struct run o = { .n = cpu_count(), .seconds = 1.0 };
+    int chose = 0;
     static const struct option opts[] = {
         { "threads", required_argument, NULL, 't' },
         { "processes", required_argument, NULL, 'p' },
@@ -104,84 +107,103 @@ int main(int argc, char **argv)
         case 'p':
             if (chose++)
                 usage_error("choose one of --threads and --processes");
-            n = parse_long(c == 't' ? "--threads" : "--processes", optarg, 1, 4096);
-            use_processes = c == 'p';
+            o.n = parse_long(c == 't' ? "--threads" : "--processes", optarg, 1, 4096);
+            o.use_processes = c == 'p';
             break;
-        case 's': seconds = parse_double("--seconds", optarg, 0.001, 3600); break;
+        case 's': o.seconds = parse_double("--seconds", optarg, 0.001, 3600); break;
         case 'h': usage_exit(usage_text);
         default:  usage_try_help();     /* getopt has said what was wrong */
         }
     }
     if (optind < argc)
         usage_error("unexpected argument '%s'", argv[optind]);
+    return o;
+}
+
+/* n processes spin, one slot each; returns 0, or -1 if one of them did not exit 0. */
+static int run_processes(long n, struct slot *slots)
+{
+    pid_t *pids = calloc((size_t)n, sizeof *pids);
+    if (!pids)
+        die_errno("calloc");
+    pid_t parent = getpid();
+    for (long i = 0; i < n; i++) {
+        pids[i] = fork();
+        if (pids[i] == -1)
+            die_errno("fork");
+        if (pids[i] == 0) {     /* the child: spin, then leave without exit handlers */
+            /* Die with the parent: kill -INT or kill -9 aimed at the parent alone
+             * must not leave this loop spinning for nobody (lib/shared.h). */
+            end_with_parent(parent, SIGKILL);
+            spin_until_deadline(&slots[i]);
+            _exit(0);
+        }
+    }
+    /* Reap every child. Its CPU time joins RUSAGE_CHILDREN only once it is waited for. */
+    int failed = 0;
+    for (long i = 0; i < n; i++) {
+        int status;
+        char how[128];
+        if (waitpid(pids[i], &status, 0) == -1)
+            die_errno("waitpid");
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "spin: worker %ld (pid %d) %s\n", i, (int)pids[i],
+                    describe_status(status, how, sizeof how));
+            failed = 1;
+        }
+    }
+    free(pids);
+    return failed ? -1 : 0;
+}
+
+/* n threads of this process spin, one slot each. */
+static void run_threads(long n, struct slot *slots)
+{
+    pthread_t *tids = calloc((size_t)n, sizeof *tids);
+    if (!tids)
+        die_errno("calloc");
+    for (long i = 0; i < n; i++) {
+        int s = pthread_create(&tids[i], NULL, thread_main, &slots[i]);
+        if (s != 0)
+            die_code("pthread_create", s);   /* pthreads return the error, not errno */
+    }
+    for (long i = 0; i < n; i++) {
+        int s = pthread_join(tids[i], NULL);
+        if (s != 0)
+            die_code("pthread_join", s);
+    }
+    free(tids);
+}
+
+int main(int argc, char **argv)
+{
+    prog_init(argv[0]);
+    struct run o = parse_flags(argc, argv);
+    long n = o.n;
 
     /* Threads could use ordinary memory; child processes get a copy of ordinary memory at
-     * fork() and their writes would never reach us, so the slots are a shared mapping. */
-    struct slot *slots = mmap(NULL, (size_t)n * sizeof *slots, PROT_READ | PROT_WRITE,
-                              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (slots == MAP_FAILED)
-        die_errno("mmap");
+     * fork() and their writes would never reach us, so the slots are a shared mapping
+     * (shared_map: mmap with MAP_SHARED | MAP_ANONYMOUS, lib/shared.c). */
+    struct slot *slots = shared_map((size_t)n * sizeof *slots);
 
     int cpus = cpu_count();
     printf("spin: %ld %s spinning for %g s on %d CPU%s\n", n,
-           use_processes ? "processes" : "threads", seconds, cpus, cpus == 1 ? "" : "s");
+           o.use_processes ? "processes" : "threads", o.seconds, cpus, cpus == 1 ? "" : "s");
     fflush(stdout);                 /* before fork(), or children inherit the buffer */
 
-    int who = use_processes ? RUSAGE_CHILDREN : RUSAGE_SELF;
+    int who = o.use_processes ? RUSAGE_CHILDREN : RUSAGE_SELF;
     double cpu0 = cpu_seconds(who);
     int64_t t0 = now_ns();
-    deadline_ns = t0 + (int64_t)(seconds * 1e9);
+    deadline_ns = t0 + (int64_t)(o.seconds * 1e9);
 
-    if (use_processes) {
-        pid_t *pids = calloc((size_t)n, sizeof *pids);
-        if (!pids)
-            die_errno("calloc");
-        pid_t parent = getpid();
-        for (long i = 0; i < n; i++) {
-            pids[i] = fork();
-            if (pids[i] == -1)
-                die_errno("fork");
-            if (pids[i] == 0) {     /* the child: spin, then leave without exit handlers */
-                /* Die with the parent: kill -INT or kill -9 aimed at the parent alone
-                 * must not leave this loop spinning for nobody (lib/shared.h). */
-                end_with_parent(parent, SIGKILL);
-                spin_until_deadline(&slots[i]);
-                _exit(0);
-            }
-        }
-        /* Reap every child. Its CPU time joins RUSAGE_CHILDREN only once it is waited for. */
-        int failed = 0;
-        for (long i = 0; i < n; i++) {
-            int status;
-            char how[128];
-            if (waitpid(pids[i], &status, 0) == -1)
-                die_errno("waitpid");
-            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                fprintf(stderr, "spin: worker %ld (pid %d) %s\n", i, (int)pids[i],
-                        describe_status(status, how, sizeof how));
-                failed = 1;
-            }
-        }
-        free(pids);
-        if (failed)
+    if (o.use_processes) {
+        if (run_processes(n, slots) != 0)
             return EXIT_FAILURE;
     } else {
-        pthread_t *tids = calloc((size_t)n, sizeof *tids);
-        if (!tids)
-            die_errno("calloc");
-        for (long i = 0; i < n; i++) {
-            int s = pthread_create(&tids[i], NULL, thread_main, &slots[i]);
-            if (s != 0)
-                die_code("pthread_create", s);   /* pthreads return the error, not errno */
-        }
-        for (long i = 0; i < n; i++) {
-            int s = pthread_join(tids[i], NULL);
-            if (s != 0)
-                die_code("pthread_join", s);
-        }
-        free(tids);
+        run_threads(n, slots);
     }
 
+    /* The report: loops per worker, and the CPU time they used per second of wall time. */
     double wall = (double)(now_ns() - t0) / 1e9;
     double used = (cpu_seconds(who) - cpu0) / wall;
     uint64_t total = 0;
@@ -192,7 +214,7 @@ int main(int argc, char **argv)
     long expect = n < cpus ? n : cpus;
     printf("total: %llu loops in %.3f s\n", (unsigned long long)total, wall);
     printf("cores used: %.2f (expected about %ld: %ld %s on %d CPU%s)\n", used, expect, n,
-           use_processes ? "processes" : "threads", cpus, cpus == 1 ? "" : "s");
-    munmap(slots, (size_t)n * sizeof *slots);
+           o.use_processes ? "processes" : "threads", cpus, cpus == 1 ? "" : "s");
+    shared_unmap(slots, (size_t)n * sizeof *slots);
     return EXIT_SUCCESS;
 }

@@ -20,7 +20,7 @@
  * See also: docs/threads/switching.md, and the switching chart of `make bench`
  */
 #include "core.h"
-#include "switching.h"
+#include "switching_model.h"
 
 #include <getopt.h>
 #include <stdlib.h>

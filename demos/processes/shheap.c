@@ -100,31 +100,30 @@ void shheap_rebuild(struct shheap *h, shheap_key_fn key)
 /* [/snippet:rebuild] */
 
 /* [snippet:lock] */
+struct repair {
+    struct shheap *h;
+    shheap_key_fn key;
+};
+
+/* The lock's last owner died inside a heap operation: the array may be half-sifted, an
+ * entry doubled or missing. Rebuild it from the records and hands. */
+static void repair_heap(void *arg)
+{
+    struct repair *r = arg;
+    shheap_rebuild(r->h, r->key);
+    r->h->repairs++;
+}
+
 int shheap_lock(struct shheap *h, shheap_key_fn key)
 {
-    int s = pthread_mutex_lock(&h->lock);
-    if (s == 0)
-        return 0;
-    if (s != EOWNERDEAD)
-        die_code("pthread_mutex_lock", s);
-    /* We own the lock, but its last owner died inside a heap operation: the array may be
-     * half-sifted, an entry doubled or missing. Rebuild it from the records and hands,
-     * then tell the mutex the state is consistent again - without that, unlocking would
-     * make it unusable for everyone (ENOTRECOVERABLE). */
-    shheap_rebuild(h, key);
-    h->repairs++;
-    s = pthread_mutex_consistent(&h->lock);
-    if (s != 0)
-        die_code("pthread_mutex_consistent", s);
-    return 1;
+    struct repair r = { h, key };
+    return shared_mutex_lock(&h->lock, repair_heap, &r);   /* lib/shared.c */
 }
 /* [/snippet:lock] */
 
 void shheap_unlock(struct shheap *h)
 {
-    int s = pthread_mutex_unlock(&h->lock);
-    if (s != 0)
-        die_code("pthread_mutex_unlock", s);
+    shared_mutex_unlock(&h->lock);
 }
 
 /* [snippet:pop] */

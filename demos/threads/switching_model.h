@@ -1,4 +1,4 @@
-/* switching.h - K tasks doing CPU-bound or IO-bound jobs, as threads or as processes
+/* switching_model.h - K tasks doing CPU-bound or IO-bound jobs, as threads or as processes
  *
  * The seed's homework analogy made measurable: K tasks share the machine's cores for a
  * fixed time; each repeats one kind of job until the deadline. A CPU-bound job is a fixed
@@ -10,9 +10,11 @@
  * it the tasks take turns and the scheduler's preemptions (involuntary switches) pile up.
  * IO-bound throughput keeps growing with K, since a sleeping task needs no core, until the
  * cores are busy handling the wake-ups; each job costs one voluntary switch.
+ *
+ * See also: switching.c (the demo), bench/switching.c, docs/threads/switching.md
  */
-#ifndef SWITCHING_H
-#define SWITCHING_H
+#ifndef SWITCHING_MODEL_H
+#define SWITCHING_MODEL_H
 
 enum switching_kind { SWITCHING_CPU, SWITCHING_IO };
 

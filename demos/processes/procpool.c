@@ -21,9 +21,9 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,13 +53,21 @@ _Static_assert(sizeof(struct task_rec) == 32, "task records are 32 bytes");
 _Static_assert(sizeof(struct result_rec) == 64, "result records are 64 bytes");
 _Static_assert(MAX_BATCH * sizeof(struct result_rec) <= PIPE_BUF, "a batch is one write");
 
-/* One worker's slot. Only that worker writes it while it lives; the parent reads it after
- * the worker has died. The records it holds are the consecutive numbers [lo, hi). */
+/* One worker's slot: the records it holds are the consecutive numbers [lo, hi). Only that
+ * worker writes it; the parent reads it at any time (procpool_busy, procpool_worker_of), not
+ * only after the worker has died, so every field is atomic. `state` holds SLOT_* in its low
+ * two bits and a count of changes above them. The worker writes lo and hi, then publishes
+ * them with a release store of state; the parent loads state (acquire), lo and hi, then
+ * state again, and trusts lo/hi only if state did not change in between (a seqlock). */
 struct slot {
-    _Alignas(64) int state;
-    uint64_t lo, hi;
+    _Alignas(64) _Atomic uint32_t state;
+    _Atomic uint64_t lo, hi;
 };
 
+/* Both locks are process-shared and robust (lib/shared.h): if a worker dies holding one,
+ * the next locker gets it. Nothing needs repair then: the pipes move whole records, and
+ * the take lock's next_seq is checked by every reader anyway (the gap check), so both are
+ * taken with shared_mutex_lock(m, NULL, NULL): no repair function. */
 struct shared {                   /* MAP_SHARED: the parent and every worker see this */
     pthread_mutex_t take_lock;    /* guards reading the task pipe, and next_seq */
     pthread_mutex_t put_lock;     /* guards writing the result pipe */
@@ -99,39 +107,33 @@ struct procpool {
     struct procpool_stats stats;
 };
 
-/* ---- the robust locks ------------------------------------------------------------- */
+/* ---- the slots -------------------------------------------------------------------- */
 
-/* A process-shared mutex lives in the shared mapping. "Robust" means: if its owner dies,
- * the next pthread_mutex_lock() returns EOWNERDEAD instead of waiting forever; the new
- * owner repairs what the lock protects and calls pthread_mutex_consistent(). */
-static void robust_init(pthread_mutex_t *m)
+/* The worker's side: a new state, numbered by the worker's own count of changes. Every
+ * store is a release and every load in slot_read() an acquire: a reader that sees a lo or
+ * hi stored after this state also sees this state (no fences: ThreadSanitizer has none). */
+static void slot_set(struct slot *s, uint32_t *changes, unsigned state)
 {
-    pthread_mutexattr_t a;
-    pthread_mutexattr_init(&a);
-    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-    int s = pthread_mutex_init(m, &a);
-    if (s != 0)
-        die_code("pthread_mutex_init", s);
-    pthread_mutexattr_destroy(&a);
+    atomic_store_explicit(&s->state, ++*changes << 2 | state, memory_order_release);
 }
 
-/* Nothing needs repair here: the pipes move whole records, and the take lock's next_seq
- * is checked by every reader anyway (the gap check). */
-static void robust_lock(pthread_mutex_t *m)
+static void slot_range(struct slot *s, uint64_t lo, uint64_t hi)
 {
-    int s = pthread_mutex_lock(m);
-    if (s == EOWNERDEAD)
-        s = pthread_mutex_consistent(m);
-    if (s != 0)
-        die_code("pthread_mutex_lock", s);
+    atomic_store_explicit(&s->lo, lo, memory_order_release);
+    atomic_store_explicit(&s->hi, hi, memory_order_release);
 }
 
-static void robust_unlock(pthread_mutex_t *m)
+/* The parent's side: a consistent snapshot of state (SLOT_*) and [lo, hi). The worker may
+ * change the slot while we read it; then read again (it never stays mid-change for long). */
+static unsigned slot_read(const struct slot *s, uint64_t *lo, uint64_t *hi)
 {
-    int s = pthread_mutex_unlock(m);
-    if (s != 0)
-        die_code("pthread_mutex_unlock", s);
+    for (;;) {
+        uint32_t before = atomic_load_explicit(&s->state, memory_order_acquire);
+        *lo = atomic_load_explicit(&s->lo, memory_order_acquire);
+        *hi = atomic_load_explicit(&s->hi, memory_order_acquire);
+        if (atomic_load_explicit(&s->state, memory_order_acquire) == before)
+            return before & 3;
+    }
 }
 
 /* ---- the worker ------------------------------------------------------------------- */
@@ -168,9 +170,9 @@ static void write_all(int fd, const void *buf, size_t len)
 
 static void put_results(struct procpool *p, const struct result_rec *out, size_t n)
 {
-    robust_lock(&p->sh->put_lock);
+    shared_mutex_lock(&p->sh->put_lock, NULL, NULL);
     write_all(p->result_w, out, n * sizeof *out);
-    robust_unlock(&p->sh->put_lock);
+    shared_mutex_unlock(&p->sh->put_lock);
 }
 
 /* [snippet:worker] */
@@ -182,30 +184,31 @@ static noreturn void worker_main(struct procpool *p, int w, pid_t parent)
     struct task_rec in[MAX_BATCH];
     struct result_rec out[MAX_BATCH];
     long completed = 0;
+    uint32_t changes = 0;                    /* numbers our slot's states (see slot_read) */
     pid_t self = getpid();                   /* a system call: ask once, not per task */
     for (;;) {
         size_t want = (size_t)p->batch;
         if (p->max_tasks > 0 && (long)want > p->max_tasks - completed)
             want = (size_t)(p->max_tasks - completed);
 
-        robust_lock(&p->sh->take_lock);                  /* Python: self._rlock */
-        me->state = SLOT_TAKING;
+        shared_mutex_lock(&p->sh->take_lock, NULL, NULL);   /* Python: self._rlock */
+        slot_set(me, &changes, SLOT_TAKING);
         size_t got = read_records(p->task_r, in, sizeof *in, want);
         if (got == 0) {                                  /* EOF: the pool is closing, */
-            me->state = SLOT_IDLE;                       /* or the parent is gone */
-            robust_unlock(&p->sh->take_lock);
+            slot_set(me, &changes, SLOT_IDLE);           /* or the parent is gone */
+            shared_mutex_unlock(&p->sh->take_lock);
             _exit(0);
         }
-        me->lo = in[0].seq;                              /* the slot first ... */
-        me->hi = in[got - 1].seq + 1;
+        uint64_t hi = in[got - 1].seq + 1;
+        slot_range(me, in[0].seq, hi);                   /* the slot first ... */
         if (in[0].seq != p->sh->next_seq) {              /* ... then the gap check */
             struct result_rec lost = { .seq = p->sh->next_seq, .seq_end = in[0].seq,
                                        .kind = RES_LOST, .worker = w, .pid = self };
             put_results(p, &lost, 1);
         }
-        p->sh->next_seq = me->hi;
-        me->state = SLOT_RUNNING;
-        robust_unlock(&p->sh->take_lock);
+        p->sh->next_seq = hi;
+        slot_set(me, &changes, SLOT_RUNNING);            /* publishes lo and hi */
+        shared_mutex_unlock(&p->sh->take_lock);
 
         size_t nout = 0;
         int stop = 0;
@@ -225,8 +228,8 @@ static noreturn void worker_main(struct procpool *p, int w, pid_t parent)
         }
         if (nout > 0)
             put_results(p, out, nout);                   /* Python: self._wlock */
-        me->state = SLOT_IDLE;
-        me->lo = me->hi = 0;
+        slot_set(me, &changes, SLOT_IDLE);
+        slot_range(me, 0, 0);
         if (stop || (p->max_tasks > 0 && completed >= p->max_tasks))
             _exit(0);                                    /* retired, or told to leave */
     }
@@ -235,8 +238,9 @@ static noreturn void worker_main(struct procpool *p, int w, pid_t parent)
 
 /* ---- the parent: starting and reaping workers -------------------------------------- */
 
-static void logf_(struct procpool *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(struct procpool *p, const char *fmt, ...)
+static void pool_log(struct procpool *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void pool_log(struct procpool *p, const char *fmt, ...)
 {
     if (!p->log)
         return;
@@ -250,7 +254,8 @@ static void logf_(struct procpool *p, const char *fmt, ...)
 
 static void start_worker(struct procpool *p, int w)
 {
-    p->sh->slots[w] = (struct slot){ .state = SLOT_IDLE };
+    atomic_store(&p->sh->slots[w].state, SLOT_IDLE);
+    slot_range(&p->sh->slots[w], 0, 0);
     pid_t parent = getpid();
     fflush(NULL);                        /* the child must not inherit unwritten output */
     pid_t pid = xfork();
@@ -299,8 +304,8 @@ static void handle_result(struct procpool *p, const struct result_rec *rec)
                                       ? p->ring[s & (p->cap - 1)] : NULL;
             if (t && t->seq == s) {
                 p->stats.lost++;
-                logf_(p, "task #%llu was taken by a worker that died before recording it: "
-                      "reported lost by worker %d\n", (unsigned long long)s, rec->worker);
+                pool_log(p, "task #%llu was taken by a worker that died before recording it: "
+                         "reported lost by worker %d\n", (unsigned long long)s, rec->worker);
             }
             finish(p, s, &r);
         }
@@ -347,26 +352,27 @@ static void reap_worker(struct procpool *p, int w)
     p->w[w].pid = 0;
     drain_results(p);                 /* whatever it managed to put counts as done */
 
-    struct slot *s = &p->sh->slots[w];
+    uint64_t lo, hi;
+    unsigned state = slot_read(&p->sh->slots[w], &lo, &hi);
     int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     char how[128];
     describe_status(status, how, sizeof how);
-    if (s->state == SLOT_RUNNING || (s->state == SLOT_TAKING && s->hi > s->lo)) {
+    if (state == SLOT_RUNNING || (state == SLOT_TAKING && hi > lo)) {
         struct procpool_result r = { .state = PROCPOOL_CRASHED, .wstatus = status,
                                      .worker = w, .pid = pid };
-        for (uint64_t seq = s->lo; seq < s->hi; seq++)
+        for (uint64_t seq = lo; seq < hi; seq++)
             finish(p, seq, &r);
-        logf_(p, "worker %d (pid %d) %s while running task record #%llu\n", w, (int)pid, how,
-              (unsigned long long)s->lo);
-    } else if (s->state == SLOT_TAKING) {
+        pool_log(p, "worker %d (pid %d) %s while running task record #%llu\n", w, (int)pid,
+                 how, (unsigned long long)lo);
+    } else if (state == SLOT_TAKING) {
         /* It died holding the take lock, perhaps right after read(): send a probe record
          * so that some worker reads past the spot and the gap check can speak. */
         p->lost_wstatus = status;
         enqueue(p, REC_PROBE, NULL, 0);
         if (!clean)
-            logf_(p, "worker %d (pid %d) %s while taking a task\n", w, (int)pid, how);
+            pool_log(p, "worker %d (pid %d) %s while taking a task\n", w, (int)pid, how);
     } else if (!clean) {
-        logf_(p, "worker %d (pid %d) %s while idle\n", w, (int)pid, how);
+        pool_log(p, "worker %d (pid %d) %s while idle\n", w, (int)pid, how);
     }
     if (clean && !p->stopping)
         p->stats.retired++;
@@ -375,8 +381,8 @@ static void reap_worker(struct procpool *p, int w)
     if (p->stopping || p->terminated)
         return;
     start_worker(p, w);               /* Python: _repopulate_pool() */
-    logf_(p, "worker %d (pid %d) %s; started pid %d in its place\n", w, (int)pid,
-          clean ? "retired" : "replaced", (int)p->w[w].pid);
+    pool_log(p, "worker %d (pid %d) %s; started pid %d in its place\n", w, (int)pid,
+             clean ? "retired" : "replaced", (int)p->w[w].pid);
 }
 /* [/snippet:reap] */
 
@@ -489,11 +495,9 @@ struct procpool *procpool_create(const struct procpool_opts *o)
     p->w = xcalloc((size_t)p->n, sizeof *p->w);
 
     p->sh_size = sizeof *p->sh + (size_t)p->n * sizeof(struct slot);
-    p->sh = mmap(NULL, p->sh_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p->sh == MAP_FAILED)
-        die_errno("mmap");
-    robust_init(&p->sh->take_lock);
-    robust_init(&p->sh->put_lock);
+    p->sh = shared_map(p->sh_size);
+    shared_mutex_init(&p->sh->take_lock);
+    shared_mutex_init(&p->sh->put_lock);
     p->sh->next_seq = 0;
 
     /* O_CLOEXEC: a program the caller runs later must not inherit the pool's pipes. The
@@ -647,7 +651,7 @@ void procpool_free(struct procpool *p)
     close(p->task_r);
     close(p->result_r);
     close(p->result_w);
-    munmap(p->sh, p->sh_size);
+    shared_unmap(p->sh, p->sh_size);
     free(p->backlog);
     free(p->ring);
     free(p->w);
@@ -667,17 +671,19 @@ pid_t procpool_worker_pid(const struct procpool *p, int w)
 int procpool_busy(const struct procpool *p)
 {
     int busy = 0;
+    uint64_t lo, hi;
     for (int i = 0; i < p->n; i++)
-        busy += p->w[i].pid > 0 && p->sh->slots[i].state == SLOT_RUNNING;
+        busy += p->w[i].pid > 0 && slot_read(&p->sh->slots[i], &lo, &hi) == SLOT_RUNNING;
     return busy;
 }
 
 int procpool_worker_of(const struct procpool_task *t)
 {
     const struct procpool *p = t->pool;
+    uint64_t lo, hi;
     for (int i = 0; i < p->n; i++) {
-        const struct slot *s = &p->sh->slots[i];
-        if (p->w[i].pid > 0 && s->state == SLOT_RUNNING && t->seq >= s->lo && t->seq < s->hi)
+        if (p->w[i].pid > 0 && slot_read(&p->sh->slots[i], &lo, &hi) == SLOT_RUNNING &&
+            t->seq >= lo && t->seq < hi)
             return i;
     }
     return -1;

@@ -1,11 +1,10 @@
-/* switching.c - K CPU-bound or IO-bound tasks as threads or processes (contract in switching.h) */
+/* switching_model.c - K CPU-bound or IO-bound tasks as threads or processes (see the .h) */
 #include "core.h"
 #include "shared.h"
-#include "switching.h"
+#include "switching_model.h"
 
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,10 +72,7 @@ int switching_run(long k, enum switching_kind kind, int processes, double second
     /* Children write their tallies into a shared mapping; threads could use any memory,
      * but one layout for both keeps the two paths alike. */
     size_t size = sizeof(struct shared) + (size_t)k * sizeof(struct task_slot);
-    struct shared *sh = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                             -1, 0);
-    if (sh == MAP_FAILED)
-        die_errno("mmap");
+    struct shared *sh = shared_map(size);
     sh->kind = kind;
     int failed = 0;
     int64_t t0;
@@ -146,6 +142,6 @@ int switching_run(long k, enum switching_kind kind, int processes, double second
         r->vcsw += sh->slots[i].vcsw;
         r->ivcsw += sh->slots[i].ivcsw;
     }
-    munmap(sh, size);
+    shared_unmap(sh, size);
     return failed ? -1 : 0;
 }

@@ -19,6 +19,9 @@
  * shheap_lock() then repairs it - rebuilds the heap from "every record not in a hand" -
  * and marks the mutex consistent. A dead process's own hand is given back by whoever
  * reaped it (shheap_return_hand()). Nothing is lost, nothing is duplicated.
+ *
+ * See also: shared_heap.c (the demo), bench/heap.c (pairs per second),
+ *           docs/processes/shared_heap.md, lib/shared.h (the robust lock's helpers)
  */
 #ifndef SHHEAP_H
 #define SHHEAP_H
