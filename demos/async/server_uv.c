@@ -15,7 +15,7 @@
  *           stays small and nothing is scheduled that has nothing to do (nginx, Redis, Node).
  * Try:      server_uv --port 0   (the kernel picks a port; the first line says which)
  *           build/bin/measure -- build/bin/server_uv while wrk runs: cores used stays <= 1.
- * Python:   seeds/000, nginx's single-process event model (asyncio is Python's loop)
+ * Python:   docs/seeds.md#seed-000, nginx's single-process event model (asyncio in Python)
  * See also: docs/async/servers.md, lib/uvserve.c (the connection callbacks), lib/http.c
  */
 #include "core.h"

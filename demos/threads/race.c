@@ -22,7 +22,7 @@
  *           race --lock none --window 200    (dawdle between load and store: more losses)
  *           race --lock none --interleave --rounds 10   (a forced schedule: the loss is certain)
  *           taskset -c 0 build/bin/race --lock none   (one CPU: the threads take turns)
- * Python:   seeds/000, the bank balance, change_it(n) with and without threading.Lock;
+ * Python:   docs/seeds.md#seed-000, the bank balance, change_it(n) with and without a Lock;
  *           the same experiment in Python is bench/peers/race.py
  * See also: docs/threads/race.md
  */
