@@ -28,7 +28,9 @@ with tempfile.TemporaryDirectory() as d:
     for tool in TOOLS:
         stub(fake, tool, "exit 0")
     stub(fake, "apt-get", f'echo "apt-get $*" >> {log}; exit 1')
-    os.symlink(shutil.which("make"), os.path.join(fake, "make"))
+    make = shutil.which("make")             # absent when CTest runs without make
+    if make:
+        os.symlink(make, os.path.join(fake, "make"))
 
     def attempt(args, uid):
         """Run args with the stand-ins as user uid; return (result, apt-get calls)."""
@@ -67,7 +69,7 @@ with tempfile.TemporaryDirectory() as d:
     # The Makefile: which targets only check and which install. Each stops at the
     # dependency step (the check fails, or the stand-in apt-get does), before any build.
     for target, installs in (("build", False), ("all", False), ("charts", False),
-                             ("deps", True), ("test", True), ("bench", True)):
+                             ("deps", True), ("test", True), ("bench", True)) if make else ():
         r, calls = attempt(["make", "-s", "-C", SRC, target, "RESULTS=" + d], 0)
         check(r.returncode != 0, f"make {target} stops when gnuplot is missing",
               f"rc={r.returncode}")
