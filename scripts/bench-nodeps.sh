@@ -13,6 +13,8 @@
 set -euo pipefail
 debs=${1:?usage: scripts/bench-nodeps.sh DEB_DIR [FULL]}
 full=${2:-1}
+# DEB_DIR is named from where the script was started: make it absolute before moving.
+debs=$(cd "$debs" && pwd) || { echo "bench-nodeps: no folder $1" >&2; exit 2; }
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
@@ -26,7 +28,9 @@ for deb in "$debs"/libuv1_*.deb "$debs"/libuv1-dev_*.deb; do
         (cd "$root" && ar x "$deb" && tar -xf data.tar.* && rm -f data.tar.* control.tar.* debian-binary)
     fi
 done
-export PKG_CONFIG_PATH=$root/usr/lib/x86_64-linux-gnu/pkgconfig PKG_CONFIG_SYSROOT_DIR=$root
+# The multiarch folder names the machine (x86_64-linux-gnu, aarch64-linux-gnu, ...).
+pcdirs=$(printf '%s:' "$root"/usr/lib/*/pkgconfig "$root"/usr/lib/pkgconfig)
+export PKG_CONFIG_PATH=${pcdirs%:} PKG_CONFIG_SYSROOT_DIR=$root
 # Link libuv statically: the unpacked shared library would not be found at run time.
 cmake -S . -B build-nodeps -DWERROR=OFF -DUV_STATIC=ON >/dev/null
 cmake --build build-nodeps -j "$(nproc)" >/dev/null

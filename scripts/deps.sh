@@ -1,19 +1,26 @@
 #!/bin/sh
 # deps.sh - check for what the suite needs and install what is missing (Debian packages).
 #
-# Usage: scripts/deps.sh [build|bench]
+# Usage: scripts/deps.sh [--check] [build|bench]
+#   --check  only check: name what is missing and the command that installs it (exit 2 if a
+#            required package is missing), install nothing, as root or not (what plain
+#            `make` does; `make deps`, `make test` and `make bench` install)
 #   build  the compiler, cmake, pkg-config, libuv, gnuplot and python3 (the default); and,
 #          optional, the tools the lessons' commands use: curl, strace, nc
 #          (netcat-openbsd), ss (iproute2) and the HTTP load generator wrk
 #   bench  also the peers benchmarks compare against, where Debian has them: perf
 #          (linux-perf), wrk and nginx (nginx-light). A peer that cannot be installed is
 #          reported; its bench says so.
-# As root, missing packages are installed with apt-get; otherwise the one command to run
-# is printed and the script exits 2 (only a missing required package fails: a missing
-# optional one is reported). Nothing is downloaded except Debian packages.
+# Without --check, as root, missing packages are installed with apt-get; otherwise the one
+# command to run is printed and the script exits 2 (only a missing required package fails:
+# a missing optional one is reported). Nothing is downloaded except Debian packages.
 set -u
+usage() { echo "usage: scripts/deps.sh [--check] [build|bench]" >&2; exit 2; }
+install=yes
+if [ "${1:-}" = --check ]; then install=no; shift; fi
 want=${1:-build}
-case $want in build|bench) ;; *) echo "usage: scripts/deps.sh [build|bench]" >&2; exit 2;; esac
+case $want in build|bench) ;; *) usage;; esac
+[ $# -le 1 ] || usage
 
 missing=""
 need() {   # need PACKAGE TEST...: PACKAGE is missing unless the test command succeeds
@@ -48,10 +55,11 @@ fi
 
 [ -z "$missing$optional" ] && exit 0
 
-if [ "$(id -u)" != 0 ]; then
+# Checking only, or not root: name what is missing and the command that installs it.
+if [ "$install" = no ] || [ "$(id -u)" != 0 ]; then
     if [ -n "$missing" ]; then
         echo "deps: missing:$missing" >&2
-        echo "deps: run this once as root, then try again:" >&2
+        echo "deps: run this once as root (or \`make deps\` as root), then try again:" >&2
         echo "    apt-get update && apt-get install -y --no-install-recommends$missing$optional" >&2
         exit 2
     fi

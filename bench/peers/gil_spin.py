@@ -7,7 +7,7 @@ Observe:  run it under build/bin/measure. N threads use about one core in total,
           bytecode, and one thread holds it at a time. N processes use N cores (up to the
           CPU count): each has its own interpreter and its own GIL.
 Compare:  demos/threads/spin.c, where N C threads use N cores.
-Python:   seeds/000, "one dead loop per core"
+Python:   docs/seeds.md#seed-000, "one dead loop per core"
 """
 import argparse
 import multiprocessing

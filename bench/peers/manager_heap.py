@@ -8,7 +8,7 @@ Prints:   one line "pairs_per_s=<rate>" (push+pop pairs per second, all workers 
           after a line saying what ran.
 Compare:  demos/processes/shared_heap.c and demos/processes/shheap.c, where the heap lives in shared
           memory and each process works on it directly under a robust lock.
-Python:   seeds/001
+Python:   docs/seeds.md#seed-001, a BaseManager serving the heap
 """
 import argparse
 import heapq

@@ -9,7 +9,7 @@ Observe:  the pool is started first and not timed; then N tasks that each spin W
           task alone (a pickled message through the task pipe, one result back); map
           packs them into chunks (len // (4 * workers) tasks each), one message per chunk.
 Compare:  demos/processes/procpool.c, the same mechanism in C; demos/processes/pool.c.
-Python:   seeds/000 Pool(4); seeds/002 apply_async and map; seeds/004 how Pool works
+Python:   docs/seeds.md#seed-000 Pool(4); #seed-002 apply_async, map; #seed-004 inside Pool
 """
 import argparse
 import multiprocessing

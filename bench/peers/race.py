@@ -12,7 +12,7 @@ Observe:  two threads share a global balance; thread 1 deposits and withdraws 5,
           between the read and the write - a point where a switch may happen - and the
           drift comes back.
 Compare:  build/bin/race --lock none --trials 20
-Python:   seeds/000, the bank balance, change_it(n) run by two threads
+Python:   docs/seeds.md#seed-000, the bank balance, change_it(n) run by two threads
 Prints one line per trial, "trial K: balance = B (expected 0)", then
 "drifted in D of T trials".
 """

@@ -9,7 +9,7 @@
  *           the sum of the waits: the loop waits for all of them at once.
  * Try:      loop --ms 20; loop --ms 500 (the order stays: the waits scale together)
  *           strace -f -e trace=epoll_wait build/bin/loop   (the thread sleeps in one call)
- * Python:   seeds/000, nginx's "one process, many connections" event model (asyncio is
+ * Python:   docs/seeds.md#seed-000, nginx's one-process event model (asyncio is
  *           Python's loop: asyncio.sleep, create_subprocess_exec)
  * See also: docs/async/loop.md, demos/async/server_uv.c (the same loop serving HTTP)
  */

@@ -17,7 +17,7 @@
  *           (OpenSSH) still fork per connection.
  * Try:      server_fork --port 0; hold 1000 idle connections and look at `free` and at the
  *           fork cost in bench `server`'s req/s for short connections.
- * Python:   seeds/000, Apache's "one process per request" the seed sets nginx against
+ * Python:   docs/seeds.md#seed-000, Apache's "one process per request", set against nginx
  *           (Apache 1.x really pre-forked its processes: see server_prefork.c)
  * See also: docs/async/servers.md, demos/async/server_prefork.c, demos/async/blocking.c,
  *           demos/async/lifecycle.c (stopping, reaping)

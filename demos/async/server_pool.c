@@ -17,7 +17,7 @@
  * Try:      server_pool --workers 2, then three `curl 'localhost:8080/io?ms=2000'` at
  *           once: the third starts only when one of the first two ends. Then hold 100
  *           idle `nc localhost 8080` and curl again: it is answered at once.
- * Python:   seeds/000, Pool(4) with more tasks than workers (task 5 waits for a free one)
+ * Python:   docs/seeds.md#seed-000, Pool(4) with 5 tasks (task 5 waits for a free worker)
  * See also: docs/async/server_pool.md, docs/async/servers.md,
  *           demos/async/blocking.c (server_answer)
  */

@@ -23,7 +23,7 @@
  *           PHP-FPM, gunicorn's sync workers, PostgreSQL's pool-less ancestors.
  * Try:      server_prefork --workers 2, three `curl 'localhost:8080/io?ms=2000'` at once;
  *           kill -9 one worker (ps --ppid ...) and watch the parent start another.
- * Python:   seeds/000, "multi-process, one per core" and Pool's workers started up front
+ * Python:   docs/seeds.md#seed-000, one process per core; Pool's workers started up front
  * See also: docs/async/servers.md, demos/async/server_fork.c, demos/async/blocking.c,
  *           demos/async/lifecycle.c (stopping, reaping)
  */

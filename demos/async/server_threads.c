@@ -14,7 +14,7 @@
  *           bottom); good up to a few thousand connections, and it uses every core.
  * Try:      server_threads --port 0, then hold 1000 idle connections (bench `server`'s
  *           memory points) and compare RSS with server_uv.
- * Python:   seeds/000, the Apache-style "a worker per request" the seed sets nginx against
+ * Python:   docs/seeds.md#seed-000, Apache's "a worker per request", set against nginx
  * See also: docs/async/servers.md, demos/async/blocking.c (server_serve_blocking)
  */
 #include "core.h"

@@ -15,7 +15,7 @@
  *           stays small and nothing is scheduled that has nothing to do (nginx, Redis, Node).
  * Try:      server_uv --port 0   (the kernel picks a port; the first line says which)
  *           build/bin/measure -- build/bin/server_uv while wrk runs: cores used stays <= 1.
- * Python:   seeds/000, nginx's single-process event model (asyncio is Python's loop)
+ * Python:   docs/seeds.md#seed-000, nginx's single-process event model (asyncio in Python)
  * Reading:  this file is the whole model, in the order a connection meets it:
  *   accept    -> the listening socket is readable: on_listen_readable() takes the waiting
  *                connections with server_accept(), each one a small struct conn;

@@ -14,7 +14,7 @@
  *           listening socket instead).
  * Try:      server_uv_multi --workers 1 vs --workers 2 under wrk (bench `server` does it);
  *           ss -ltnp | grep server_uv_multi   (N listening sockets, one port)
- * Python:   seeds/000, nginx's "one process per core, each with an event loop"
+ * Python:   docs/seeds.md#seed-000, nginx's "one process per core, each with an event loop"
  * See also: docs/async/servers.md, demos/async/server_uv.c (the loop each thread runs)
  */
 #include "core.h"

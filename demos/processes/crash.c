@@ -14,8 +14,8 @@
  *           under an ASan build: ASan catches SIGSEGV itself and exits with status 1
  *           instead of dying by the signal; run with ASAN_OPTIONS=handle_segv=0 to see the
  *           plain signal again (SIGABRT it leaves alone)
- * Python:   seeds/000, master-worker stability: a crashed child leaves the master alive,
- *           a crashed thread takes the whole process down
+ * Python:   docs/seeds.md#seed-000, master-worker stability: a crashed child leaves the
+ *           master alive, a crashed thread takes the whole process down
  * See also: docs/processes/crash.md, demos/processes/spawn.c
  */
 #include "core.h"

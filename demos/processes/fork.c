@@ -9,7 +9,7 @@
  *           The "before fork" line appears twice. Piped stdout is buffered, the line is
  *           still in the buffer at fork(), the child gets a copy of the buffer, and both
  *           processes print it when they flush. The default run calls fflush() first.
- * Python:   seeds/000, os.fork() and os.getppid()
+ * Python:   docs/seeds.md#seed-000, os.fork() and os.getppid()
  * See also: docs/processes/fork.md
  */
 #include "core.h"

@@ -20,8 +20,8 @@
  *           pool --tasks 2000 --ms 2 --kill 20    (20 workers SIGKILLed during the run)
  *           pool --tasks 40 --ms 1 --max-tasks-per-child 5   (count the worker pids)
  *           pool --tasks 8 --ms 60000 --terminate (running tasks are stopped, not waited)
- * Python:   seeds/000 Pool(4) with 5 tasks; seeds/002 apply_async/map/close/join;
- *           seeds/004 how Pool works inside
+ * Python:   docs/seeds.md#seed-000 Pool(4) with 5 tasks; #seed-002 apply_async, map,
+ *           close, join; #seed-004 how Pool works inside
  * See also: docs/processes/pool.md, procpool.h (the pool)
  */
 #include "core.h"

@@ -25,7 +25,7 @@
  * one poll() over the result pipe, the task pipe and the workers' pidfds - so the API is
  * for one thread of the parent. Python runs three helper threads for the same job.
  *
- * See also: pool.c (the demo), bench/pool.c (tasks per second), docs/processes/pool.md
+ * See also: pool.c (the demo), bench/bench_pool.c (tasks per second), docs/processes/pool.md
  */
 #ifndef PROCPOOL_H
 #define PROCPOOL_H

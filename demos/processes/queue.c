@@ -17,8 +17,8 @@
  *           ls /dev/mqueue while queue --via mq --records 1000000 runs: empty - the name is
  *           unlinked right after mq_open(), so Ctrl-C or kill -9 cannot leave it behind
  *           (mq_open needs no mount; to look, mount it: mount -t mqueue none /dev/mqueue)
- * Python:   seeds/000, Queue between a writer and a reader process (the reader there is
- *           stopped with terminate(); ours stops on a sentinel)
+ * Python:   docs/seeds.md#seed-000, Queue between a writer and a reader process (the
+ *           reader there is stopped with terminate(); ours stops on a sentinel)
  * See also: docs/processes/queue.md, demos/processes/shared_heap.c
  */
 #include "core.h"

@@ -15,7 +15,7 @@
  *           shared_heap --key timestamp   (the oldest-due record comes out first)
  *           shared_heap --workers 1 and --workers 4: pops per second (the lock is the
  *           bottleneck: more processes do not pop faster)
- * Python:   seeds/001, a BaseManager serving a heap with a comparer and a Lock
+ * Python:   docs/seeds.md#seed-001, a BaseManager serving a heap with a comparer and a Lock
  * See also: docs/processes/shared_heap.md, shheap.h (the heap), bench/bench_heap.c
  */
 #include "core.h"

@@ -20,7 +20,7 @@
  * and marks the mutex consistent. A dead process's own hand is given back by whoever
  * reaped it (shheap_return_hand()). Nothing is lost, nothing is duplicated.
  *
- * See also: shared_heap.c (the demo), bench/heap.c (pairs per second),
+ * See also: shared_heap.c (the demo), bench/bench_heap.c (pairs per second),
  *           docs/processes/shared_heap.md, lib/shared.h (the robust lock's helpers)
  */
 #ifndef SHHEAP_H

@@ -9,7 +9,7 @@
  * Try:      spawn --join any           (the exit order is the reverse of the start order)
  *           spawn --crash 1            (child 1 calls abort(): the parent sees a signal,
  *                                       not an exit status, and carries on)
- * Python:   seeds/000, Process(target=..., args=...).start() and .join()
+ * Python:   docs/seeds.md#seed-000, Process(target=..., args=...).start() and .join()
  * See also: docs/processes/spawn.md
  */
 #include "core.h"

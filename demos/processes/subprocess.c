@@ -26,7 +26,7 @@
  *           subprocess -- sh -c 'kill -TERM $$'    (a signal, not an exit status)
  *           subprocess -- no-such-command          (the failed exec is reported)
  *           subprocess -- yes                      (killed at the cap, exit status 3)
- * Python:   seeds/000, subprocess.call() and Popen(...).communicate(input)
+ * Python:   docs/seeds.md#seed-000, subprocess.call() and Popen(...).communicate(input)
  * See also: docs/processes/subprocess.md
  */
 #include "core.h"

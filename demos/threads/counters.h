@@ -1,7 +1,7 @@
 /* counters.h - one shared account that many threads change: unprotected, under a mutex,
  *              under a spinlock, with atomic adds, or on per-thread copies merged at the end
  *
- * The model of the race demo (demos/threads/race.c) and of the locks bench (bench/locks.c),
+ * The model of the race demo (demos/threads/race.c) and of the locks bench (bench/bench_locks.c),
  * kept once so the bench measures exactly what the lesson shows. A change adds an amount
  * to the balance and, if asked, 1 to a tally of changes, both the same way: the tally only
  * goes up, so a lost change is missing from it even when lost changes cancel in the
@@ -10,7 +10,7 @@
  * Threads: counters_init() and counters_total() run while no thread changes the account;
  * counters_change() from any number of threads at once. With COUNTER_NONE concurrent
  * changes race on purpose (a data race: ThreadSanitizer reports it, and it should).
- * See also: race.c (the demo), bench/locks.c, docs/threads/race.md
+ * See also: race.c (the demo), bench/bench_locks.c, docs/threads/race.md
  */
 #ifndef COUNTERS_H
 #define COUNTERS_H
@@ -18,7 +18,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-/* How a change is protected. The order is race's --lock order; bench/locks.c names all. */
+/* How a change is protected. The order is race's --lock order; bench/bench_locks.c names all. */
 enum counter_lock { COUNTER_NONE, COUNTER_MUTEX, COUNTER_SPIN, COUNTER_ATOMIC,
                     COUNTER_PER_THREAD };
 extern const char *const counter_lock_names[];   /* "none" ... "per-thread", then NULL */

@@ -19,7 +19,7 @@
  * Try:      deadlock --order opposite --unforced --rounds 1000000   (luck decides: run it
  *           a few times; a program that hangs "sometimes" is the usual symptom)
  *           deadlock --detect watchdog
- * Python:   seeds/000, threading.Lock - the seed warns that with several locks, threads
+ * Python:   docs/seeds.md#seed-000, threading.Lock - with several locks, threads
  *           can end up waiting for each other's locks forever
  * See also: docs/threads/deadlock.md
  */

@@ -22,9 +22,9 @@
  *           race --lock none --window 200    (dawdle between load and store: more losses)
  *           race --lock none --interleave --rounds 10   (a forced schedule: the loss is certain)
  *           taskset -c 0 build/bin/race --lock none   (one CPU: the threads take turns)
- * Python:   seeds/000, the bank balance, change_it(n) with and without threading.Lock;
+ * Python:   docs/seeds.md#seed-000, the bank balance, change_it(n) with and without a Lock;
  *           the same experiment in Python is bench/peers/race.py
- * See also: docs/threads/race.md, counters.h (the account and its locks), bench/locks.c
+ * See also: docs/threads/race.md, counters.h (the account and its locks), bench/bench_locks.c
  */
 #include "core.h"
 #include "counters.h"
@@ -66,7 +66,7 @@ static const char usage_text[] =
  * counters.c beside this file: a balance, and a tally that every change adds 1 to. The
  * tally is updated exactly like the balance (read, add, write), so a change that is lost
  * is missing from it too - but a tally only ever goes up, so nothing can hide a loss.
- * race offers the first four (counters.h's order); bench/locks.c times all five. */
+ * race offers the first four (counters.h's order); bench/bench_locks.c times all five. */
 static const char *const lock_names[] = { "none", "mutex", "spin", "atomic", NULL };
 static struct counters acct;
 static pthread_barrier_t start_line;         /* every worker and main wait here, then go */

@@ -14,7 +14,7 @@
  *           --threads 2` with `measure -- build/bin/spin --threads 2`.
  * Try:      spin --threads 1; spin --threads 2; spin --threads 8 (on a 2-CPU machine);
  *           then the same with --processes.
- * Python:   seeds/000, "one dead loop per core"
+ * Python:   docs/seeds.md#seed-000, "one dead loop per core"
  * See also: docs/threads/spin.md
  */
 #include "core.h"

@@ -15,7 +15,7 @@
  *           switching --kind io --tasks 64,256,1024  (where does the gain stop?)
  *           switching --processes                    (do processes behave differently?)
  *           taskset -c 0 build/bin/switching         (one CPU)
- * Python:   seeds/000, "homework in five subjects": switching between them has a cost;
+ * Python:   docs/seeds.md#seed-000, "homework in five subjects": switching has a cost;
  *           CPU-bound work wants as many tasks as cores, IO-bound work wants more
  * See also: docs/threads/switching.md, and the switching chart of `make bench`
  */

@@ -11,7 +11,7 @@
  * IO-bound throughput keeps growing with K, since a sleeping task needs no core, until the
  * cores are busy handling the wake-ups; each job costs one voluntary switch.
  *
- * See also: switching.c (the demo), bench/switching.c, docs/threads/switching.md
+ * See also: switching.c (the demo), bench/bench_switching.c, docs/threads/switching.md
  */
 #ifndef SWITCHING_MODEL_H
 #define SWITCHING_MODEL_H

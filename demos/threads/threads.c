@@ -9,7 +9,7 @@
  *           run to run, but each thread's own lines stay in order.
  * Try:      threads --threads 4 --steps 5      (run it twice: does the interleaving match?)
  *           in another terminal while it runs with --steps 100000000: ps -L -p <pid>
- * Python:   seeds/000, threading.Thread(target=loop, name='LoopThread') and
+ * Python:   docs/seeds.md#seed-000, threading.Thread(target=loop, name='LoopThread') and
  *           threading.current_thread().name
  * See also: docs/threads/threads.md
  */

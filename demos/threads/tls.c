@@ -13,7 +13,7 @@
  *           its own connection by hand.
  * Try:      tls --threads 5 --idle 2   (count the "closing" lines)
  *           remove _Thread_local from current_student: what do the checks report now?
- * Python:   seeds/000, threading.local() holding each thread's student
+ * Python:   docs/seeds.md#seed-000, threading.local() holding each thread's student
  * See also: docs/threads/tls.md
  */
 #include "core.h"
