@@ -316,6 +316,31 @@ static void accept_all(int listen_fd, int64_t *paused_until)
     }
 }
 
+/* Stop the workers (idle ones wait on the queue, busy ones in server_wait) and close every
+ * connection still held: heads queued but never answered, ones given back while stopping,
+ * partial heads and lingering closes. */
+static void shut_down(pthread_t *threads)
+{
+    pthread_mutex_lock(&q.lock);
+    q.stopping = 1;                         /* idle workers leave their wait ... */
+    pthread_cond_broadcast(&q.nonempty);
+    pthread_mutex_unlock(&q.lock);
+    server_stop_threads(&stop);             /* ... busy ones leave their request */
+    for (int i = 0; i < opts.workers; i++)
+        xpthread_join(threads[i], NULL);
+    for (size_t i = 0; i < q.count; i++) {  /* complete heads never answered */
+        struct pconn *c = q.ready[(q.head + i) % QUEUE_CAP];
+        close(c->fd);
+        atomic_fetch_add(&server_stats->closed, 1);
+        free(c);
+    }
+    take_back();                            /* given back while stopping */
+    while (heads.first)
+        loop_close(heads.first);
+    while (lingering.first)
+        loop_close(lingering.first);
+}
+
 int main(int argc, char **argv)
 {
     server_parse_args(argc, argv, &opts, usage_text, 32);
@@ -380,24 +405,7 @@ int main(int argc, char **argv)
 
     printf("signal %d: stopping %d workers\n", signo, opts.workers);
     close(listen_fd);
-    pthread_mutex_lock(&q.lock);
-    q.stopping = 1;                         /* idle workers leave their wait ... */
-    pthread_cond_broadcast(&q.nonempty);
-    pthread_mutex_unlock(&q.lock);
-    server_stop_threads(&stop);             /* ... busy ones leave their request */
-    for (int i = 0; i < opts.workers; i++)
-        xpthread_join(threads[i], NULL);
-    for (size_t i = 0; i < q.count; i++) {  /* complete heads never answered */
-        struct pconn *c = q.ready[(q.head + i) % QUEUE_CAP];
-        close(c->fd);
-        atomic_fetch_add(&server_stats->closed, 1);
-        free(c);
-    }
-    take_back();                            /* given back while stopping */
-    while (heads.first)
-        loop_close(heads.first);
-    while (lingering.first)
-        loop_close(lingering.first);
+    shut_down(threads);
     server_print_stats();
     free(threads);
     return EXIT_SUCCESS;
