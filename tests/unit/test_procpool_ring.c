@@ -25,6 +25,21 @@ static int all_findable(const struct seqring *r, const char *live)
     return ok;
 }
 
+/* Number the next entry and set it to its item, as a submit does; mark it live. */
+static uint64_t add_live(struct seqring *r, char *live)
+{
+    uint64_t seq = seqring_add(r);
+    seqring_set(r, seq, &items[seq]);
+    live[seq] = 1;
+    return seq;
+}
+
+static void finish_live(struct seqring *r, char *live, uint64_t seq)
+{
+    seqring_finish(r, seq);
+    live[seq] = 0;
+}
+
 /* Numbers well beyond cap, with at most 3 live at once: the ring wraps many times and
  * never needs to grow. */
 static void test_wrap_around(void)
@@ -34,14 +49,10 @@ static void test_wrap_around(void)
     char live[N] = { 0 };
     int ok = 1;
     for (uint64_t i = 0; i < N; i++) {
-        uint64_t seq = seqring_add(&r);
+        uint64_t seq = add_live(&r, live);
         ok &= seq == i;
-        seqring_set(&r, seq, &items[seq]);
-        live[seq] = 1;
-        if (seq >= 2) {                /* finish the one two back: 3 live at most */
-            seqring_finish(&r, seq - 2);
-            live[seq - 2] = 0;
-        }
+        if (seq >= 2)                  /* finish the one two back: 3 live at most */
+            finish_live(&r, live, seq - 2);
         ok &= r.oldest == (seq >= 2 ? seq - 1 : 0) && all_findable(&r, live);
     }
     EXPECT(ok);
@@ -63,13 +74,9 @@ static void test_growth(void)
     char live[N] = { 0 };
     int ok = 1;
     for (uint64_t i = 0; i < N; i++) {
-        uint64_t seq = seqring_add(&r);
-        seqring_set(&r, seq, &items[seq]);
-        live[seq] = 1;
-        if (seq < 3 || seq % 3 == 1) { /* finish some, never 3 */
-            seqring_finish(&r, seq);
-            live[seq] = 0;
-        }
+        uint64_t seq = add_live(&r, live);
+        if (seq < 3 || seq % 3 == 1)   /* finish some, never 3 */
+            finish_live(&r, live, seq);
         ok &= r.oldest == (seq < 3 ? seq + 1 : 3) && r.next - r.oldest <= r.cap &&
               all_findable(&r, live);
     }
@@ -121,15 +128,11 @@ static void test_no_lost_range(void)
     uint64_t finished = 0;
     int ok = 1;
     for (uint64_t i = 0; i < N * 10; i++) {
-        uint64_t seq = seqring_add(&r);
-        ok &= seq == i;
-        seqring_set(&r, seq, &items[seq]);
-        live[seq] = 1;
+        ok &= add_live(&r, live) == i;
         x = x * 1103515245 + 12345;
         uint64_t pick = r.oldest + (x >> 8) % (r.next - r.oldest);
         if (live[pick] && (x & 1)) {
-            seqring_finish(&r, pick);
-            live[pick] = 0;
+            finish_live(&r, live, pick);
             finished++;
         }
         for (uint64_t s = 0; s < r.oldest; s++)
@@ -139,8 +142,7 @@ static void test_no_lost_range(void)
     ok &= all_findable(&r, live);
     for (uint64_t s = 0; s < N * 10; s++)
         if (live[s] && seqring_get(&r, s) == &items[s]) {
-            seqring_finish(&r, s);
-            live[s] = 0;
+            finish_live(&r, live, s);
             finished++;
         }
     EXPECT(ok);
