@@ -598,7 +598,7 @@ void procpool_terminate(struct procpool *p)
     struct procpool_result r = { .state = PROCPOOL_TERMINATED, .worker = -1 };
     for (uint64_t s = p->tasks.oldest; s < p->tasks.next; s++)
         finish(p, s, &r);
-    p->backlog.len = 0;
+    backlog_consume(&p->backlog, p->backlog.len);
 }
 
 void procpool_free(struct procpool *p)
