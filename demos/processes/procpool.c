@@ -12,6 +12,7 @@
  * the number it reads is not next_seq.
  */
 #include "procpool.h"
+#include "procpool_ring.h"
 #include "core.h"
 #include "shared.h"
 
@@ -96,13 +97,11 @@ struct procpool {
     struct shared *sh;
     size_t sh_size;
     struct worker *w;
-    /* Unfinished tasks by number: ring[seq & (cap - 1)] for seq in [oldest, next_seq). */
-    struct procpool_task **ring;
-    uint64_t cap, oldest, next_seq;
+    /* Unfinished tasks by number (struct procpool_task *), in [tasks.oldest, tasks.next). */
+    struct seqring tasks;
     size_t pending;
     /* Records numbered but not yet written into the task pipe (the pipe was full). */
-    struct task_rec *backlog;
-    size_t bl_cap, bl_head, bl_len;
+    struct backlog backlog;
     int lost_wstatus;             /* how the last worker caught taking a record died */
     struct procpool_stats stats;
 };
@@ -279,19 +278,14 @@ static void start_worker(struct procpool *p, int w)
 
 static void finish(struct procpool *p, uint64_t seq, const struct procpool_result *r)
 {
-    if (seq < p->oldest || seq >= p->next_seq)
-        return;
-    struct procpool_task **at = &p->ring[seq & (p->cap - 1)];
-    struct procpool_task *t = *at;
+    struct procpool_task *t = seqring_get(&p->tasks, seq);
     if (!t || t->seq != seq)             /* a sentinel or probe, or finished already */
         return;
-    *at = NULL;
+    seqring_finish(&p->tasks, seq);
     t->r = *r;
     p->pending--;
     if (t->detached)
         free(t);
-    while (p->oldest < p->next_seq && !p->ring[p->oldest & (p->cap - 1)])
-        p->oldest++;
 }
 
 static void handle_result(struct procpool *p, const struct result_rec *rec)
@@ -300,8 +294,7 @@ static void handle_result(struct procpool *p, const struct result_rec *rec)
         struct procpool_result r = { .state = PROCPOOL_CRASHED, .wstatus = p->lost_wstatus,
                                      .worker = -1 };
         for (uint64_t s = rec->seq; s < rec->seq_end; s++) {
-            struct procpool_task *t = s >= p->oldest && s < p->next_seq
-                                      ? p->ring[s & (p->cap - 1)] : NULL;
+            struct procpool_task *t = seqring_get(&p->tasks, s);
             if (t && t->seq == s) {
                 p->stats.lost++;
                 pool_log(p, "task #%llu was taken by a worker that died before recording it: "
@@ -392,13 +385,12 @@ static void reap_worker(struct procpool *p, int w)
  * PIPE_BUF bytes per write so that each write is whole. */
 static void flush_backlog(struct procpool *p)
 {
-    while (p->bl_len > 0 && p->task_w >= 0) {
-        size_t n = p->bl_len, first = p->bl_cap - p->bl_head;
-        if (n > first)
-            n = first;                /* the part before the ring wraps */
+    while (p->backlog.len > 0 && p->task_w >= 0) {
+        size_t n;
+        const void *run = backlog_run(&p->backlog, &n);   /* up to where the ring wraps */
         if (n > PIPE_BUF / sizeof(struct task_rec))
             n = PIPE_BUF / sizeof(struct task_rec);
-        ssize_t r = write(p->task_w, &p->backlog[p->bl_head], n * sizeof(struct task_rec));
+        ssize_t r = write(p->task_w, run, n * sizeof(struct task_rec));
         if (r == -1 && errno == EINTR)
             continue;
         if (r == -1 && errno == EAGAIN)
@@ -406,44 +398,17 @@ static void flush_backlog(struct procpool *p)
         if (r == -1)
             die_errno("write");
         CHECK((size_t)r == n * sizeof(struct task_rec));
-        p->bl_head = (p->bl_head + n) % p->bl_cap;
-        p->bl_len -= n;
+        backlog_consume(&p->backlog, n);
     }
-}
-
-/* Make room in the ring of unfinished tasks for number `seq`: every live entry has a
- * number in [oldest, next_seq), and that span must stay shorter than the ring. */
-static void ring_reserve(struct procpool *p, uint64_t seq)
-{
-    if (seq - p->oldest < p->cap)
-        return;
-    uint64_t cap = p->cap * 2;
-    while (seq - p->oldest >= cap)
-        cap *= 2;
-    struct procpool_task **ring = xcalloc(cap, sizeof *ring);
-    for (uint64_t s = p->oldest; s < seq; s++)
-        ring[s & (cap - 1)] = p->ring[s & (p->cap - 1)];
-    free(p->ring);
-    p->ring = ring, p->cap = cap;
 }
 
 static void enqueue(struct procpool *p, uint32_t kind, procpool_fn fn, int64_t arg)
 {
-    if (p->bl_len == p->bl_cap) {     /* grow the backlog ring, keeping the order */
-        size_t cap = p->bl_cap ? 2 * p->bl_cap : 256;
-        struct task_rec *b = xmalloc(cap * sizeof *b);
-        for (size_t i = 0; i < p->bl_len; i++)
-            b[i] = p->backlog[(p->bl_head + i) % p->bl_cap];
-        free(p->backlog);
-        p->backlog = b, p->bl_cap = cap, p->bl_head = 0;
-    }
-    uint64_t seq = p->next_seq;
-    ring_reserve(p, seq);
-    p->next_seq++;
-    p->backlog[(p->bl_head + p->bl_len++) % p->bl_cap] =
-        (struct task_rec){ .seq = seq, .fn = fn, .arg = arg, .kind = kind };
-    if (p->oldest == seq && kind != REC_TASK)
-        p->oldest++;                  /* nothing waits on a sentinel or probe */
+    uint64_t seq = seqring_add(&p->tasks);
+    backlog_push(&p->backlog, &(struct task_rec){ .seq = seq, .fn = fn, .arg = arg,
+                                                  .kind = kind });
+    if (kind != REC_TASK)
+        seqring_finish(&p->tasks, seq);   /* nothing waits on a sentinel or probe */
 }
 
 void procpool_pump(struct procpool *p, double timeout_s)
@@ -457,7 +422,7 @@ void procpool_pump(struct procpool *p, double timeout_s)
     if (p->pending < before)          /* only look (not wait) for deaths and room */
         timeout_s = 0;
     fds[nfds++] = (struct pollfd){ .fd = p->result_r, .events = POLLIN };
-    if (p->bl_len > 0 && p->task_w >= 0)
+    if (p->backlog.len > 0 && p->task_w >= 0)
         fds[nfds++] = (struct pollfd){ .fd = p->task_w, .events = POLLOUT };
     for (int i = 0; i < p->n; i++)
         if (p->w[i].pid > 0) {
@@ -489,9 +454,8 @@ struct procpool *procpool_create(const struct procpool_opts *o)
     p->batch = o->batch > 0 ? (o->batch < MAX_BATCH ? o->batch : MAX_BATCH) : 1;
     p->max_tasks = o->max_tasks_per_child;
     p->log = o->log;
-    p->next_seq = p->oldest = 0;
-    p->cap = 1024;
-    p->ring = xcalloc(p->cap, sizeof *p->ring);
+    seqring_init(&p->tasks, 1024);
+    backlog_init(&p->backlog, sizeof(struct task_rec), 0);
     p->w = xcalloc((size_t)p->n, sizeof *p->w);
 
     p->sh_size = sizeof *p->sh + (size_t)p->n * sizeof(struct slot);
@@ -519,12 +483,12 @@ static void submit_into(struct procpool *p, struct procpool_task *t, procpool_fn
 {
     if (p->closed || p->terminated)
         die_msg("procpool_submit: the pool is closed");
-    *t = (struct procpool_task){ .pool = p, .seq = p->next_seq,
+    *t = (struct procpool_task){ .pool = p, .seq = p->tasks.next,
                                  .r = { .state = PROCPOOL_PENDING, .worker = -1 } };
     enqueue(p, REC_TASK, fn, arg);
-    p->ring[t->seq & (p->cap - 1)] = t;
+    seqring_set(&p->tasks, t->seq, t);
     p->pending++;
-    if (p->bl_len % (PIPE_BUF / sizeof(struct task_rec)) == 0)
+    if (p->backlog.len % (PIPE_BUF / sizeof(struct task_rec)) == 0)
         flush_backlog(p);                 /* each full write's worth: send it on its way */
 }
 
@@ -601,7 +565,7 @@ void procpool_join(struct procpool *p)
     for (int i = 0; i < p->n; i++)
         enqueue(p, REC_SENTINEL, NULL, 0);
     flush_backlog(p);
-    while (p->bl_len > 0 && p->task_w >= 0 && !p->terminated)
+    while (p->backlog.len > 0 && p->task_w >= 0 && !p->terminated)
         procpool_pump(p, -1);
     if (p->task_w >= 0) {                /* and end-of-file, for whoever missed a sentinel */
         close(p->task_w);
@@ -632,9 +596,9 @@ void procpool_terminate(struct procpool *p)
         }
     drain_results(p);                     /* results put before the kill still count */
     struct procpool_result r = { .state = PROCPOOL_TERMINATED, .worker = -1 };
-    for (uint64_t s = p->oldest; s < p->next_seq; s++)
+    for (uint64_t s = p->tasks.oldest; s < p->tasks.next; s++)
         finish(p, s, &r);
-    p->bl_len = 0;
+    backlog_consume(&p->backlog, p->backlog.len);
 }
 
 void procpool_free(struct procpool *p)
@@ -652,8 +616,8 @@ void procpool_free(struct procpool *p)
     close(p->result_r);
     close(p->result_w);
     shared_unmap(p->sh, p->sh_size);
-    free(p->backlog);
-    free(p->ring);
+    backlog_free(&p->backlog);
+    seqring_free(&p->tasks);
     free(p->w);
     free(p);
 }
