@@ -5,9 +5,11 @@
 #   --check  only check: name what is missing and the command that installs it (exit 2 if a
 #            required package is missing), install nothing, as root or not (what plain
 #            `make` does; `make deps`, `make test` and `make bench` install)
-#   build  the compiler, cmake, pkg-config, libuv, gnuplot and python3 (the default); and,
+#   build  the compiler, cmake, pkg-config, libuv, gnuplot, python3, libsodium, hiredis and
+#          redis-server (the default); and,
 #          optional, the tools the lessons' commands use: curl, strace, nc
-#          (netcat-openbsd), ss (iproute2) and the HTTP load generator wrk
+#          (netcat-openbsd), ss and ip (iproute2: the network-namespace tests), the HTTP
+#          load generator wrk and clang (the fuzz target)
 #   bench  also the peers benchmarks compare against, where Debian has them: perf
 #          (linux-perf), wrk and nginx (nginx-light). A peer that cannot be installed is
 #          reported; its bench says so.
@@ -36,6 +38,11 @@ need libuv1-dev  pkg-config --exists libuv
 need gnuplot-nox command -v gnuplot
 need python3     command -v python3
 need procps      command -v ps
+# The distributed chapter: the handshake's MACs (libsodium), the Redis backend (hiredis)
+# and the Redis server its tests and benches start on a loopback port.
+need libsodium-dev  pkg-config --exists libsodium
+need libhiredis-dev pkg-config --exists hiredis
+need redis-server   command -v redis-server
 
 optional=""
 may_want() {   # may_want PACKAGE TEST...: like need, for a package we can do without
@@ -48,6 +55,8 @@ may_want strace         command -v strace
 may_want netcat-openbsd command -v nc
 may_want iproute2       command -v ss
 may_want wrk            command -v wrk
+# clang builds the broker's frame-parser fuzz target (libFuzzer); its test skips without it.
+may_want clang          command -v clang
 if [ "$want" = bench ]; then
     may_want linux-perf  command -v perf
     may_want nginx-light test -x /usr/sbin/nginx

@@ -10,8 +10,8 @@ import shutil
 import tempfile
 from testlib import SRC, check, done, run
 
-TOOLS = ["cc", "cmake", "pkg-config", "python3", "ps",          # required (gnuplot left out)
-         "curl", "strace", "nc", "ss", "wrk", "perf"]          # optional
+TOOLS = ["cc", "cmake", "pkg-config", "python3", "ps", "redis-server",   # required (not gnuplot)
+         "curl", "strace", "nc", "ss", "wrk", "perf", "clang"]   # optional
 
 
 def stub(folder, name, body):
