@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -292,6 +293,23 @@ int pin_to_cpu(int cpu)
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
     return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : errno;
+}
+
+const char *raise_nofile(struct nofile_limits *l)
+{
+    struct rlimit rl;
+    *l = (struct nofile_limits){ 0 };
+    if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+        return "getrlimit";
+    l->was = l->now = (unsigned long long)rl.rlim_cur;
+    l->hard = (unsigned long long)rl.rlim_max;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+            return "setrlimit";
+        l->now = l->hard;
+    }
+    return NULL;
 }
 
 /* ---- result rows -------------------------------------------------------------------- */

@@ -108,6 +108,17 @@ int cpu_id(int k);
  * when that CPU is not available) so the caller can decide whether to degrade. */
 int pin_to_cpu(int cpu);
 
+/* The open-file limits (RLIMIT_NOFILE) as raise_nofile() found and left them. */
+struct nofile_limits {
+    unsigned long long was, now, hard;    /* the soft limit before and after; the hard one */
+};
+
+/* Raise this process's soft limit on open files to its hard limit, for a program that
+ * holds thousands of connections (one descriptor each); fills *l. Returns NULL, or the
+ * name of the call that failed ("getrlimit", "setrlimit") with errno set. Says nothing:
+ * whether to tell the user is the caller's choice (on stderr: stdout may carry data). */
+const char *raise_nofile(struct nofile_limits *l);
+
 /* "exited with status 3" or "killed by signal 11 (SIGSEGV: Segmentation fault)", written
  * into buf (size bytes) for a status from wait()/waitpid(); returns buf. */
 const char *describe_status(int wstatus, char *buf, size_t size);

@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -218,17 +217,6 @@ static int run_point(const struct bench_def *def, const struct bench_point *p,
     return verdict;
 }
 
-/* Thousands of connections: the process holds one end of each, so the soft limit on open
- * files goes up to the hard limit (quietly: stdout carries only CSV). */
-static void raise_nofile(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 int bench_main(int argc, char **argv, const struct bench_def *def)
 {
     prog_init(argv[0]);
@@ -236,8 +224,9 @@ int bench_main(int argc, char **argv, const struct bench_def *def)
     bench_placement_init();
     if (def->ignore_sigpipe)       /* writing to a partner that died fails with EPIPE */
         signal(SIGPIPE, SIG_IGN);
-    if (def->raise_nofile)
-        raise_nofile();
+    struct nofile_limits nofile;
+    if (def->raise_nofile)          /* quietly: stdout carries only CSV; a failure leaves */
+        raise_nofile(&nofile);      /* the limit as it was, which the run then meets */
     struct bench_opts o;
     struct bench_cli cli;
     parse_bench_flags(argc, argv, def, &o, &cli);
