@@ -243,7 +243,6 @@ static const struct bench_def def = {
         "  --heap-mib LIST  heap the parent has touched before fork+wait, in MiB\n"
         "                   (default 0,64 quick; 0,16,64,256 full)\n",
     .metrics = { { "latency", "ns" } },
-    .nmetrics = 1,
     .default_repeats_quick = 5,
     .default_repeats_full = 9,
     .default_warmup = 1,

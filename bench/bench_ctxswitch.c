@@ -516,7 +516,6 @@ static const struct bench_def def = {
         "in_task) / switches counted), switches (counted with getrusage).\n",
     .metrics = { { "round_trip", "ns" }, { "in_task", "ns" }, { "switch", "ns" },
                  { "switches", "per_round_trip" } },
-    .nmetrics = 4,
     .default_repeats_quick = 5,
     .default_repeats_full = 9,
     .default_warmup = 1,

@@ -156,10 +156,6 @@ static const struct bench_def def = {
         "\n"
         "Usage: bench_heap [--seconds S] [--peers DIR] [--python PATH] [common flags]\n",
     .metrics = { { "pairs_per_s", "pairs/s" } },
-    .nmetrics = 1,
-    .default_repeats_quick = 3,
-    .default_repeats_full = 5,
-    .default_warmup = 0,
     .seconds_quick = 0.3,
     .seconds_full = 1.0,
     .peer = "manager_heap.py",

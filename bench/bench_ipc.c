@@ -449,8 +449,6 @@ static const struct bench_def def = {
         "\n"
         "Series: TRANSPORT-processes and TRANSPORT-threads, per placement.\n",
     .metrics = { { "latency", "ns" }, { "bandwidth", "MiB/s" } },
-    .nmetrics = 2,
-    .default_repeats_quick = 3,
     .default_repeats_full = 7,
     .default_warmup = 1,
     .flag = flag,

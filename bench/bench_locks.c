@@ -142,10 +142,6 @@ static const struct bench_def def = {
         "\n"
         "Usage: bench_locks [--seconds S] [common flags]\n",
     .metrics = { { "ns_per_inc", "ns" }, { "lost_pct", "%" } },
-    .nmetrics = 2,
-    .default_repeats_quick = 3,
-    .default_repeats_full = 5,
-    .default_warmup = 0,
     .seconds_quick = 0.1,
     .seconds_full = 0.5,
     .plan = plan,

@@ -211,10 +211,6 @@ static const struct bench_def def = {
         "\n"
         "Usage: bench_pool [--seconds S] [--peers DIR] [--python PATH] [common flags]\n",
     .metrics = { { "tasks_per_s", "tasks/s" } },
-    .nmetrics = 1,
-    .default_repeats_quick = 3,
-    .default_repeats_full = 5,
-    .default_warmup = 0,
     .seconds_quick = 0.1,
     .seconds_full = 0.5,
     .peer = "pool_peer.py",

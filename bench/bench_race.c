@@ -118,10 +118,6 @@ static const struct bench_def def = {
         "Usage: bench_race [--trials T] [--peers DIR] [--python PATH] [common flags]\n"
         "  --trials T       runs of the experiment per measurement (default 10 quick, 20 full)\n",
     .metrics = { { "drift_pct", "%" } },
-    .nmetrics = 1,
-    .default_repeats_quick = 3,
-    .default_repeats_full = 5,
-    .default_warmup = 0,
     .flag = flag,
     .peer = "race.py",
     .plan = plan,

@@ -165,7 +165,6 @@ static const struct bench_def def = {
         "Usage: bench_server_mem [--connections N] [--peers DIR] [common flags]\n"
         "  --connections N  measure only N idle connections\n",
     .metrics = { { "pss_mb", "MiB" }, { "answered", "connections" } },
-    .nmetrics = 2,
 #elif SERVER_BENCH == IO
     .name = "server_io",
     .x_name = "connections",
@@ -190,10 +189,6 @@ static const struct bench_def def = {
 #if SERVER_BENCH != MEM
     .metrics = { { "rps", "req/s" }, { "p50_ms", "ms" }, { "p99_ms", "ms" },
                  { "errors", "count" } },
-    .nmetrics = 4,
-#endif
-#if SERVER_BENCH != SLOW
-    .default_repeats_quick = 3,
 #endif
 #if SERVER_BENCH != MEM
     .seconds_quick = 1,                     /* how long wrk runs per point */
@@ -206,7 +201,6 @@ static const struct bench_def def = {
     .ignore_sigpipe = 1,                    /* a client whose server vanished: EPIPE */
     .raise_nofile = 1,                      /* thousands of connections, one end each here */
     .default_repeats_full = 3,
-    .default_warmup = 0,
     .flag = flag,
     .plan = plan,
     .run = run,

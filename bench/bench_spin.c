@@ -95,10 +95,6 @@ static const struct bench_def def = {
         "\n"
         "Usage: bench_spin [--seconds S] [--peers DIR] [--python PATH] [common flags]\n",
     .metrics = { { "cores_used", "cores" }, { "ivcsw", "switches" } },
-    .nmetrics = 2,
-    .default_repeats_quick = 3,
-    .default_repeats_full = 5,
-    .default_warmup = 0,
     .seconds_quick = 0.5,
     .seconds_full = 2.0,
     .peer = "gil_spin.py",

@@ -217,10 +217,28 @@ static int run_point(const struct bench_def *def, const struct bench_point *p,
     return verdict;
 }
 
-int bench_main(int argc, char **argv, const struct bench_def *def)
+/* *given with its defaults filled in (harness.h): what the rest of the harness reads. */
+static struct bench_def with_defaults(const struct bench_def *given)
+{
+    struct bench_def def = *given;
+    CHECK(def.x_name && def.x_unit);     /* every row says what its x is */
+    if (def.nmetrics == 0)               /* count the named metrics */
+        while (def.nmetrics < BENCH_MAX_METRICS && def.metrics[def.nmetrics].name)
+            def.nmetrics++;
+    CHECK(def.nmetrics > 0);
+    if (def.default_repeats_quick == 0)
+        def.default_repeats_quick = 3;
+    if (def.default_repeats_full == 0)
+        def.default_repeats_full = 5;
+    return def;
+}
+
+int bench_main(int argc, char **argv, const struct bench_def *given)
 {
     prog_init(argv[0]);
-    CHECK(def->x_name && def->x_unit);   /* every row says what its x is */
+    static struct bench_def filled;
+    filled = with_defaults(given);
+    const struct bench_def *def = &filled;
     bench_placement_init();
     if (def->ignore_sigpipe)       /* writing to a partner that died fails with EPIPE */
         signal(SIGPIPE, SIG_IGN);

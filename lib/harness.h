@@ -60,7 +60,10 @@ struct bench_def {
     const char *x_unit;    /* its unit, e.g. "threads", "KiB"; "none" without x */
     const char *usage;     /* purpose and usage; the harness appends its own flags */
     struct bench_metric metrics[BENCH_MAX_METRICS];
-    int nmetrics;
+    int nmetrics;          /* 0: as many as metrics[] names */
+
+    /* Measured runs per point by default in quick and full mode (0: 3 and 5), and runs
+     * thrown away before them (default 0). --repeat and --warmup override them. */
     int default_repeats_quick, default_repeats_full, default_warmup;
 
     /* Optional: take a flag of the bench's own ("--seconds", "0.5"). Return 1 if it was

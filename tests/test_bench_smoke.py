@@ -72,6 +72,18 @@ for b in benches:
     check(all(row["value"] > 0 for row in timed), f"bench_{b} times and rates are positive",
           str([row for row in timed if row["value"] <= 0][:3]))
 
+# The harness's defaults: a bench that names no repeat counts gets 3 per point in quick
+# mode, and every metric it names (nmetrics counted for it).
+with tempfile.NamedTemporaryFile("r", suffix=".csv") as raw:
+    r = run([program("bench_locks"), "--variant", "atomic", "--seconds", "0.005",
+             "--raw", raw.name], timeout=120)
+    rows, raw_rows = parse_csv(r.stdout), parse_csv(raw.read())
+medians = [row for row in rows if row["stat"] == "median"]
+check(r.returncode == 0 and {row["metric"] for row in medians} == {"ns_per_inc", "lost_pct"}
+      and len(raw_rows) == 3 * len(medians),
+      "a bench without repeat counts gets 3 repeats per point and all its metrics",
+      f"{len(raw_rows)} raw rows for {len(medians)} medians\n{r.stderr[-1000:]}")
+
 # The harness refuses what it cannot do.
 r = run([program("bench_spin"), "--variant", "no-such-series"])
 check(r.returncode == 2 and "no-such-series" in r.stderr, "an unknown --variant is refused",
