@@ -1,7 +1,9 @@
 /* harness.h - the loop every benchmark shares
  *
  * A benchmark file supplies only the work: which points to measure (a variant such as
- * "c-threads" and an x such as the number of workers) and how to measure one point once.
+ * "c-threads", its kind - the bench's own number for it, which run() switches on, so no
+ * bench reads its own variant names back - and an x such as the number of workers) and
+ * how to measure one point once.
  * The harness owns everything else, the same way for every bench: the flags (--quick,
  * --full, --repeat, --warmup, --variant, --raw, --help), warm-up runs that are thrown away,
  * repeats, the median with its min and max, a progress line per point on stderr, and the
