@@ -39,8 +39,11 @@ static long iterations_flag = 0;            /* --iterations; 0: per-series defau
 static long heap_mib[MAX_HEAPS];            /* --heap-mib: touched heaps for fork+wait */
 static size_t nheap;                        /* 0: the mode's default */
 
-static const char *const variants[] = { "fork+wait", "vfork+exec", "posix_spawn",
-                                        "pthread_create+join", "uv_queue_work", "uv_timer" };
+/* The variants, in the order of their names: a point's kind. */
+enum { V_FORK_WAIT, V_VFORK_EXEC, V_POSIX_SPAWN, V_THREAD_JOIN, V_UV_QUEUE_WORK, V_UV_TIMER,
+       V_NKINDS };
+static const char *const variants[V_NKINDS] = { "fork+wait", "vfork+exec", "posix_spawn",
+                                              "pthread_create+join", "uv_queue_work", "uv_timer" };
 /* Starts per run in quick mode (x5 in full): about 10-30 ms of work each. */
 static const long quick_iterations[] = { 100, 20, 20, 500, 1000, 2000 };
 
@@ -61,9 +64,11 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
     const long *heaps = nheap ? heap_mib : o->full ? full : quick;
     size_t nh = nheap ? nheap : o->full ? 4 : 2, n = 0;
     for (size_t i = 0; i < nh && n < max; i++)
-        pts[n++] = (struct bench_point){ variants[0], (double)heaps[i] };
-    for (size_t v = 1; v < sizeof variants / sizeof *variants && n < max; v++)
-        pts[n++] = (struct bench_point){ variants[v], 0 };
+        pts[n++] = (struct bench_point){ .variant = variants[V_FORK_WAIT],
+                                         .x = (double)heaps[i], .kind = V_FORK_WAIT };
+    for (int v = V_VFORK_EXEC; v < V_NKINDS && n < max; v++)
+        pts[n++] = (struct bench_point){ .variant = variants[v], .x = 0,
+                                         .kind = v };
     return n;
 }
 
@@ -196,29 +201,27 @@ static void uvjob_series(int timer, long n)
 
 static int run(const struct bench_point *p, const struct bench_opts *o, double *values)
 {
-    size_t v = 0;
-    while (strcmp(variants[v], p->variant))
-        v++;
+    int v = p->kind;
     long n = iterations_flag ? iterations_flag : quick_iterations[v] * (o->full ? 5 : 1);
-    if (v == 0) {
+    if (v == V_FORK_WAIT) {
         heap_resize((size_t)p->x << 20);
         if (p->x >= 64 && !iterations_flag)
             n = 10;                        /* milliseconds each: keep the run short */
     }
-    if ((v == 1 || v == 2) && access(TRUE_PATH, X_OK) != 0) {
+    if ((v == V_VFORK_EXEC || v == V_POSIX_SPAWN) && access(TRUE_PATH, X_OK) != 0) {
         fprintf(stderr, "create: %s: %s - %s skipped\n", TRUE_PATH, strerror(errno),
                 p->variant);
         return 1;
     }
     int64_t t0 = now_ns();
-    if (v >= 4)
-        uvjob_series(v == 5, n);
+    if (v == V_UV_QUEUE_WORK || v == V_UV_TIMER)
+        uvjob_series(v == V_UV_TIMER, n);
     else
         for (long i = 0; i < n; i++) {
             switch (v) {
-            case 0: fork_wait(); break;
-            case 1: vfork_exec(); break;
-            case 2: spawn_true(); break;
+            case V_FORK_WAIT: fork_wait(); break;
+            case V_VFORK_EXEC: vfork_exec(); break;
+            case V_POSIX_SPAWN: spawn_true(); break;
             default: thread_join(); break;
             }
         }
@@ -228,6 +231,8 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
 
 static const struct bench_def def = {
     .name = "create",
+    .x_name = "parent_heap",                /* fork+wait only; 0 for the others */
+    .x_unit = "MiB",
     .usage =
         "create (bench) - the time to start and reap one unit of concurrency: a process\n"
         "                 (fork, vfork+exec, posix_spawn), a thread, a libuv pool job, a\n"
@@ -238,7 +243,6 @@ static const struct bench_def def = {
         "  --heap-mib LIST  heap the parent has touched before fork+wait, in MiB\n"
         "                   (default 0,64 quick; 0,16,64,256 full)\n",
     .metrics = { { "latency", "ns" } },
-    .nmetrics = 1,
     .default_repeats_quick = 5,
     .default_repeats_full = 9,
     .default_warmup = 1,

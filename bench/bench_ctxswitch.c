@@ -436,16 +436,6 @@ static int flag(const char *name, const char *value)
     return 1;
 }
 
-static const struct kind *kind_of(const char *variant)
-{
-    for (size_t k = 0; k < NKINDS; k++) {
-        size_t n = strlen(kinds[k].name);
-        if (!strncmp(variant, kinds[k].name, n) && variant[n] == '/')
-            return &kinds[k];
-    }
-    return NULL;
-}
-
 static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
 {
     /* The working-set sweep: pipe round trips on one CPU, where a switch is a switch. */
@@ -461,21 +451,19 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
                 continue;
             if (kinds[k].mech >= COROUTINE && pl == BENCH_SPLIT)
                 continue;                  /* one thread: nothing to split */
-            const char *v = bench_variant(kinds[k].name, pl);
             if (kinds[k].mech == PIPE && pl == BENCH_SAME_CPU) {
                 for (size_t z = 0; z < nsz && n < max; z++)
-                    pts[n++] = (struct bench_point){ v, (double)sizes[z] };
+                    pts[n++] = bench_placed_point(kinds[k].name, (int)k, pl, (double)sizes[z]);
             } else if (n < max)
-                pts[n++] = (struct bench_point){ v, 0 };
+                pts[n++] = bench_placed_point(kinds[k].name, (int)k, pl, 0);
         }
     return n;
 }
 
 static int run(const struct bench_point *p, const struct bench_opts *o, double *values)
 {
-    const struct kind *k = kind_of(p->variant);
-    int placement = bench_placement_of(p->variant);
-    CHECK(k != NULL);
+    const struct kind *k = &kinds[p->kind];
+    int placement = p->placement;
     long rounds = rounds_flag ? rounds_flag : o->full ? 20000 : 2000;
     size_t bytes = (size_t)p->x * 1024;
     if (bytes > 64 * 1024 && !rounds_flag)
@@ -511,6 +499,8 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
 
 static const struct bench_def def = {
     .name = "ctxswitch",
+    .x_name = "working_set",              /* per task, swept on one CPU; else 0 */
+    .x_unit = "KiB",
     .usage =
         "ctxswitch (bench) - the cost of one context switch, lmbench lat_ctx style: a token\n"
         "                    passed between two tasks, minus the same hand-offs in one task\n"
@@ -526,7 +516,6 @@ static const struct bench_def def = {
         "in_task) / switches counted), switches (counted with getrusage).\n",
     .metrics = { { "round_trip", "ns" }, { "in_task", "ns" }, { "switch", "ns" },
                  { "switches", "per_round_trip" } },
-    .nmetrics = 4,
     .default_repeats_quick = 5,
     .default_repeats_full = 9,
     .default_warmup = 1,

@@ -28,15 +28,18 @@
 
 #define RECORDS 300000
 
+enum { C_SHM, PY_MANAGER };                 /* the variants: a point's kind */
+
 static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
 {
     (void)o;
-    static const char *variants[] = { "c-shm", "py-manager" };
+    static const char *variants[] = { [C_SHM] = "c-shm", [PY_MANAGER] = "py-manager" };
     long xs[64];
     size_t nx = bench_steps(2L * cpu_count(), cpu_count(), xs, 64), n = 0;
     for (size_t v = 0; v < 2; v++)
         for (size_t i = 0; i < nx && n < max; i++)
-            pts[n++] = (struct bench_point){ variants[v], (double)xs[i] };
+            pts[n++] = (struct bench_point){ .variant = variants[v], .x = (double)xs[i],
+                                             .kind = (int)v };
     return n;
 }
 
@@ -138,23 +141,21 @@ static int run_py(const struct bench_opts *o, long procs, double *rate)
 static int run(const struct bench_point *p, const struct bench_opts *o, double *values)
 {
     long procs = (long)p->x;
-    if (!strcmp(p->variant, "c-shm"))
+    if (p->kind == C_SHM)
         return run_c(procs, o->seconds, &values[0]);
     return run_py(o, procs, &values[0]);
 }
 
 static const struct bench_def def = {
     .name = "heap",
+    .x_name = "processes",
+    .x_unit = "processes",
     .usage =
         "heap (bench) - push+pop pairs per second on one heap shared by P processes, P = 1 ..\n"
         "               2 x CPUs: the shared-memory heap and a manager-served Python heap\n"
         "\n"
         "Usage: bench_heap [--seconds S] [--peers DIR] [--python PATH] [common flags]\n",
     .metrics = { { "pairs_per_s", "pairs/s" } },
-    .nmetrics = 1,
-    .default_repeats_quick = 3,
-    .default_repeats_full = 5,
-    .default_warmup = 0,
     .seconds_quick = 0.3,
     .seconds_full = 1.0,
     .peer = "manager_heap.py",

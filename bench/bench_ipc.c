@@ -380,10 +380,16 @@ static int flag(const char *name, const char *value)
     return 1;
 }
 
+/* A point's kind: its transport and its task kind (BENCH_PROCESS or BENCH_THREAD). */
+#define IPC_KIND(transport, task_kind) ((transport) * 2 + (task_kind))
+#define IPC_TRANSPORT(kind) ((kind) / 2)
+#define IPC_TASK_KIND(kind) ((kind) % 2)
+
 static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
 {
     static const int order[] = { BENCH_SAME_CPU, BENCH_SPLIT, BENCH_UNPINNED };
-    static const char *const kinds[] = { "processes", "threads" };
+    static const char *const kinds[] = { [BENCH_PROCESS] = "processes",
+                                         [BENCH_THREAD] = "threads" };
     size_t n = 0;
     for (int t = 0; t < NTRANSPORTS; t++)
         for (int k = 0; k < 2; k++)
@@ -392,22 +398,15 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
                     continue;
                 char base[64];
                 snprintf(base, sizeof base, "%s-%s", transport_names[t], kinds[k]);
-                pts[n++] = (struct bench_point){ bench_variant(base, order[i]), 0 };
+                pts[n++] = bench_placed_point(base, IPC_KIND(t, k), order[i], 0);
             }
     return n;
 }
 
 static int run(const struct bench_point *p, const struct bench_opts *o, double *values)
 {
-    struct channel c = { .transport = -1 };
-    for (int t = 0; t < NTRANSPORTS; t++) {
-        size_t len = strlen(transport_names[t]);
-        if (!strncmp(p->variant, transport_names[t], len) && p->variant[len] == '-')
-            c.transport = t;
-    }
-    CHECK(c.transport >= 0);
-    int kind = strstr(p->variant, "-threads/") ? BENCH_THREAD : BENCH_PROCESS;
-    int placement = bench_placement_of(p->variant);
+    struct channel c = { .transport = IPC_TRANSPORT(p->kind) };
+    int kind = IPC_TASK_KIND(p->kind), placement = p->placement;
     c.rounds = rounds_flag ? rounds_flag : o->full ? 5000 : 500;
     c.warm = c.rounds / 10 > 0 ? c.rounds / 10 : 1;
     c.blocks = blocks_flag ? blocks_flag : o->full ? 2048 : 256;
@@ -437,6 +436,8 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
 
 static const struct bench_def def = {
     .name = "ipc",
+    .x_name = "none",                     /* one point per series: no x */
+    .x_unit = "none",
     .usage =
         "ipc (bench) - latency (64-byte round trips) and bandwidth (64 KiB blocks) between\n"
         "              two processes or two threads over pipe, socketpair, TCP loopback,\n"
@@ -448,8 +449,6 @@ static const struct bench_def def = {
         "\n"
         "Series: TRANSPORT-processes and TRANSPORT-threads, per placement.\n",
     .metrics = { { "latency", "ns" }, { "bandwidth", "MiB/s" } },
-    .nmetrics = 2,
-    .default_repeats_quick = 3,
     .default_repeats_full = 7,
     .default_warmup = 1,
     .flag = flag,

@@ -28,7 +28,9 @@
 #include <string.h>
 
 
-static const char *variants[] = { "mutex", "spin", "atomic", "per-thread", "none" };
+/* The series, in the chart's order: each named as race's --lock names it. */
+static const enum counter_lock order[] = { COUNTER_MUTEX, COUNTER_SPIN, COUNTER_ATOMIC,
+                                           COUNTER_PER_THREAD, COUNTER_NONE };
 
 struct slot {                        /* one thread's count, on its own cache line */
     _Alignas(64) long done;          /* increments this thread made */
@@ -47,9 +49,10 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
     (void)o;
     long xs[64];
     size_t nx = bench_steps(2L * cpu_count(), cpu_count(), xs, 64), n = 0;
-    for (size_t v = 0; v < sizeof variants / sizeof *variants; v++)
+    for (size_t v = 0; v < sizeof order / sizeof *order; v++)
         for (size_t i = 0; i < nx && n < max; i++)
-            pts[n++] = (struct bench_point){ variants[v], (double)xs[i] };
+            pts[n++] = (struct bench_point){ .variant = counter_lock_names[order[v]],
+                                             .x = (double)xs[i], .kind = order[v] };
     return n;
 }
 
@@ -75,9 +78,7 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
 {
     long t = (long)p->x;
     double secs = o->seconds;
-    enum counter_lock lock = COUNTER_NONE;
-    while (strcmp(counter_lock_names[lock], p->variant))
-        lock++;
+    enum counter_lock lock = (enum counter_lock)p->kind;
     counters_init(&sh.c, lock, 0, 0);   /* a bare increment: no tally */
     atomic_store(&sh.stop, 0);
     int s = pthread_barrier_init(&sh.start, NULL, (unsigned)t + 1);
@@ -132,6 +133,8 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
 
 static const struct bench_def def = {
     .name = "locks",
+    .x_name = "threads",
+    .x_unit = "threads",
     .usage =
         "locks (bench) - ns per protected increment against threads (1 .. 2 x CPUs) for a\n"
         "                mutex, a spinlock, an atomic add and per-thread counters; lost\n"
@@ -139,10 +142,6 @@ static const struct bench_def def = {
         "\n"
         "Usage: bench_locks [--seconds S] [common flags]\n",
     .metrics = { { "ns_per_inc", "ns" }, { "lost_pct", "%" } },
-    .nmetrics = 2,
-    .default_repeats_quick = 3,
-    .default_repeats_full = 5,
-    .default_warmup = 0,
     .seconds_quick = 0.1,
     .seconds_full = 0.5,
     .plan = plan,

@@ -32,6 +32,8 @@
 
 
 
+/* The variants, in the order of their names: a point's kind. */
+enum { C_PROCESSES, C_PROCESSES_BATCH, C_THREADS, PY_APPLY_ASYNC, PY_MAP_CHUNKED };
 static const char *variants[] = { "c-processes", "c-processes-batch", "c-threads",
                                   "py-apply-async", "py-map-chunked" };
 /* A rough ceiling on each variant's tasks/s, only to size a run near --seconds. */
@@ -44,7 +46,8 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
     (void)o;
     for (size_t v = 0; v < sizeof variants / sizeof *variants; v++)
         for (size_t i = 0; i < sizeof work_us / sizeof *work_us && n < max; i++)
-            pts[n++] = (struct bench_point){ variants[v], work_us[i] };
+            pts[n++] = (struct bench_point){ .variant = variants[v], .x = work_us[i],
+                                             .kind = (int)v };
     return n;
 }
 
@@ -169,9 +172,7 @@ static int run_python(const struct bench_opts *o, const char *mode, long n, doub
 
 static int run(const struct bench_point *p, const struct bench_opts *o, double *values)
 {
-    size_t v = 0;
-    while (strcmp(variants[v], p->variant))
-        v++;
+    int v = p->kind;
     int workers = cpu_count();
     double target = o->seconds;
     double ideal = p->x > 0 ? workers * 1e6 / p->x : peak[v];
@@ -180,15 +181,16 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
         n = 20;
     int64_t work_ns = (int64_t)(p->x * 1000);
 
-    if (!strncmp(p->variant, "py-", 3))
-        return run_python(o, v == 3 ? "apply_async" : "map", n, p->x, workers, &values[0]);
+    if (v == PY_APPLY_ASYNC || v == PY_MAP_CHUNKED)
+        return run_python(o, v == PY_APPLY_ASYNC ? "apply_async" : "map", n, p->x, workers,
+                          &values[0]);
     long failed = 0;
     /* Batched, a worker takes up to 64 records per lock - fewer when there are few tasks,
      * by the rule Python's map uses for its chunks (tasks / (4 x workers)), so that one
      * worker does not take everything while the others wait. */
     long batch = n / (4L * workers);
-    batch = v != 1 ? 1 : batch < 1 ? 1 : batch > 64 ? 64 : batch;
-    double s = v == 2 ? run_threads(n, work_ns, workers)
+    batch = v != C_PROCESSES_BATCH ? 1 : batch < 1 ? 1 : batch > 64 ? 64 : batch;
+    double s = v == C_THREADS ? run_threads(n, work_ns, workers)
                       : run_processes(n, work_ns, workers, (int)batch, &failed);
     if (failed) {
         fprintf(stderr, "pool: %s: %ld of %ld tasks failed\n", p->variant, failed, n);
@@ -200,6 +202,8 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
 
 static const struct bench_def def = {
     .name = "pool",
+    .x_name = "work_per_task",
+    .x_unit = "us",
     .usage =
         "pool (bench) - tasks/s through a pool against the work per task (0 .. 1000 us):\n"
         "               C process pool (one by one, batched), C thread pool, Python's Pool\n"
@@ -207,10 +211,6 @@ static const struct bench_def def = {
         "\n"
         "Usage: bench_pool [--seconds S] [--peers DIR] [--python PATH] [common flags]\n",
     .metrics = { { "tasks_per_s", "tasks/s" } },
-    .nmetrics = 1,
-    .default_repeats_quick = 3,
-    .default_repeats_full = 5,
-    .default_warmup = 0,
     .seconds_quick = 0.1,
     .seconds_full = 0.5,
     .peer = "pool_peer.py",

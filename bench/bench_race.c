@@ -28,7 +28,20 @@
 static long trials = -1;                    /* --trials; by default 10 quick, 20 full */
 static char race_path[PATH_MAX];            /* the race demo, beside this binary */
 
-static const char *variants[] = { "c-pinned", "c-unpinned", "c-1cpu", "py", "py-call" };
+/* The variants; a point's kind is its index here. */
+static const struct variant {
+    const char *name;
+    int py;                    /* 1: the Python peer; 0: the C race demo */
+    const char *pin;           /* C: race's --pin */
+    int one_cpu;               /* C: the whole program pinned to one CPU */
+    const char *gap;           /* Python: the peer's --gap */
+} variants[] = {
+    { "c-pinned", 0, "on", 0, NULL },
+    { "c-unpinned", 0, "off", 0, NULL },
+    { "c-1cpu", 0, "off", 1, NULL },
+    { "py", 1, NULL, 0, "none" },
+    { "py-call", 1, NULL, 0, "call" },
+};
 
 static int flag(const char *name, const char *value)
 {
@@ -44,7 +57,8 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
     size_t nx = o->full ? 4 : 3, n = 0;
     for (size_t v = 0; v < sizeof variants / sizeof *variants; v++)
         for (size_t i = 0; i < nx && n < max; i++)
-            pts[n++] = (struct bench_point){ variants[v], rounds[i] };
+            pts[n++] = (struct bench_point){ .variant = variants[v].name, .x = rounds[i],
+                                             .kind = (int)v };
     return n;
 }
 
@@ -62,17 +76,18 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
     long t = trials > 0 ? trials : o->full ? 20 : 10;
     snprintf(rounds, sizeof rounds, "%ld", (long)p->x);
     snprintf(ntrials, sizeof ntrials, "%ld", t);
-    int is_py = p->variant[0] == 'p';
-    /* The pinning choice is named in the variant, and passed on explicitly. */
+    const struct variant *v = &variants[p->kind];
+    int is_py = v->py;
+    /* The pinning choice is the variant's, and passed on explicitly. */
     char *c_cmd[] = { race_path, "--lock", "none", "--rounds", rounds, "--trials", ntrials,
-                      "--pin", strcmp(p->variant, "c-pinned") ? "off" : "on", NULL };
+                      "--pin", (char *)v->pin, NULL };
     char *py_cmd[] = { (char *)o->python, (char *)o->peer, "--rounds", rounds, "--trials", ntrials,
-                       "--gap", strstr(p->variant, "call") ? "call" : "none", NULL };
+                       "--gap", (char *)v->gap, NULL };
 
     if (is_py && bench_peer_missing(o))
         return 1;
     static char out[1 << 20];
-    struct spawn_opts so = { .child_setup = strcmp(p->variant, "c-1cpu") ? NULL : pin_one_cpu };
+    struct spawn_opts so = { .child_setup = v->one_cpu ? pin_one_cpu : NULL };
     int status;
     if (spawn_capture(is_py ? py_cmd : c_cmd, &so, out, sizeof out, &status) == SPAWN_MISSING) {
         fprintf(stderr, "race: cannot run %s: %s%s\n", is_py ? o->python : race_path,
@@ -94,6 +109,8 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
 
 static const struct bench_def def = {
     .name = "race",
+    .x_name = "rounds",                     /* per thread */
+    .x_unit = "rounds",
     .usage =
         "race (bench) - how often the seed's unprotected bank balance drifts, C beside\n"
         "               Python, against the rounds per thread\n"
@@ -101,10 +118,6 @@ static const struct bench_def def = {
         "Usage: bench_race [--trials T] [--peers DIR] [--python PATH] [common flags]\n"
         "  --trials T       runs of the experiment per measurement (default 10 quick, 20 full)\n",
     .metrics = { { "drift_pct", "%" } },
-    .nmetrics = 1,
-    .default_repeats_quick = 3,
-    .default_repeats_full = 5,
-    .default_warmup = 0,
     .flag = flag,
     .peer = "race.py",
     .plan = plan,

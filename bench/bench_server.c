@@ -69,6 +69,8 @@ static int flag(const char *name, const char *value)
 static const char *models[] = { "server_uv", "server_uv_multi", "server_threads",
                                 "server_pool", "server_fork", "server_prefork" };
 #define NMODELS (sizeof models / sizeof *models)
+/* A point's kind: models[kind] for kind < NMODELS, else nginx with 1 or CPUs workers. */
+enum { NGINX_1W = NMODELS, NGINX_NW };
 
 static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
 {
@@ -81,20 +83,22 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
     size_t nx = SERVER_BENCH == MEM ? (o->full ? 3 : 2)
               : SERVER_BENCH == SLOW ? 5 : (o->full ? 5 : 2);
     const char *vs[NMODELS + 2];
+    int kinds[NMODELS + 2];
     size_t nv = 0;
     for (size_t i = 0; i < NMODELS; i++)
-        vs[nv++] = models[i];
+        kinds[nv] = (int)i, vs[nv++] = models[i];
     snprintf(nginx_n, sizeof nginx_n, "nginx_%dw", cpu_count());
-    if (SERVER_BENCH != IO)
-        vs[nv++] = "nginx_1w";              /* nginx has no /io: it is the peer for / only */
+    if (SERVER_BENCH != IO)                 /* nginx has no /io: it is the peer for / only */
+        kinds[nv] = NGINX_1W, vs[nv++] = "nginx_1w";
     if (SERVER_BENCH == ROOT && cpu_count() > 1)
-        vs[nv++] = nginx_n;
+        kinds[nv] = NGINX_NW, vs[nv++] = nginx_n;
     if (only_x >= 0)
         xs = &only_x, nx = 1;
     size_t n = 0;
     for (size_t v = 0; v < nv; v++)
         for (size_t i = 0; i < nx && n < max; i++)
-            pts[n++] = (struct bench_point){ vs[v], (double)xs[i] };
+            pts[n++] = (struct bench_point){ .variant = vs[v], .x = (double)xs[i],
+                                             .kind = kinds[v] };
     return n;
 }
 
@@ -102,7 +106,9 @@ static int run(const struct bench_point *pt, const struct bench_opts *o, double 
 {
     struct target tg;
     /* Idle connections must stay open for the memory points: no header timeout. */
-    int s = target_start(pt->variant, o->peer, SERVER_BENCH == MEM ? 0 : 10000, &tg);
+    int nginx = pt->kind == NGINX_1W ? 1 : pt->kind == NGINX_NW ? cpu_count() : 0;
+    int s = target_start(nginx ? NULL : models[pt->kind], nginx, o->peer,
+                         SERVER_BENCH == MEM ? 0 : 10000, &tg);
     if (s != 0)
         return s;
     pid_t slow = 0;
@@ -128,7 +134,7 @@ static int run(const struct bench_point *pt, const struct bench_opts *o, double 
             xwaitpid(slow, NULL, 0);
         }
     }
-    if (target_stop(&tg) != 0 && r == 0 && strncmp(pt->variant, "nginx_", 6) != 0) {
+    if (target_stop(&tg) != 0 && r == 0 && !nginx) {
         fprintf(stderr, "server: %s did not exit cleanly\n", pt->variant);
         r = -1;
     }
@@ -138,6 +144,8 @@ static int run(const struct bench_point *pt, const struct bench_opts *o, double 
 static const struct bench_def def = {
 #if SERVER_BENCH == SLOW
     .name = "slowloris",
+    .x_name = "slow_clients",
+    .x_unit = "connections",
     .usage =
         "slowloris (bench) - req/s of 8 good keep-alive clients (wrk, GET /) beside 0, 10,\n"
         "                    50, 200, 500 slow clients that send a header byte every 2 s\n"
@@ -148,6 +156,8 @@ static const struct bench_def def = {
     .default_repeats_quick = 1,             /* 35 points: keep quick mode short */
 #elif SERVER_BENCH == MEM
     .name = "server_mem",
+    .x_name = "idle_connections",
+    .x_unit = "connections",
     .usage =
         "server_mem (bench) - memory (PSS, MiB) of each server holding 1, 1000 (full:\n"
         "                     10000) idle keep-alive connections\n"
@@ -155,9 +165,10 @@ static const struct bench_def def = {
         "Usage: bench_server_mem [--connections N] [--peers DIR] [common flags]\n"
         "  --connections N  measure only N idle connections\n",
     .metrics = { { "pss_mb", "MiB" }, { "answered", "connections" } },
-    .nmetrics = 2,
 #elif SERVER_BENCH == IO
     .name = "server_io",
+    .x_name = "connections",
+    .x_unit = "connections",
     .usage =
         "server_io (bench) - req/s, p50 and p99 for GET /io?ms=10 against concurrent\n"
         "                    connections, every server, wrk as the load\n"
@@ -166,6 +177,8 @@ static const struct bench_def def = {
         "  --connections N  measure only N concurrent connections\n",
 #else
     .name = "server",
+    .x_name = "connections",
+    .x_unit = "connections",
     .usage =
         "server (bench) - req/s, p50 and p99 for GET / against concurrent connections,\n"
         "                 every server and nginx (1 worker, one per CPU), wrk as the load\n"
@@ -176,10 +189,6 @@ static const struct bench_def def = {
 #if SERVER_BENCH != MEM
     .metrics = { { "rps", "req/s" }, { "p50_ms", "ms" }, { "p99_ms", "ms" },
                  { "errors", "count" } },
-    .nmetrics = 4,
-#endif
-#if SERVER_BENCH != SLOW
-    .default_repeats_quick = 3,
 #endif
 #if SERVER_BENCH != MEM
     .seconds_quick = 1,                     /* how long wrk runs per point */
@@ -192,7 +201,6 @@ static const struct bench_def def = {
     .ignore_sigpipe = 1,                    /* a client whose server vanished: EPIPE */
     .raise_nofile = 1,                      /* thousands of connections, one end each here */
     .default_repeats_full = 3,
-    .default_warmup = 0,
     .flag = flag,
     .plan = plan,
     .run = run,

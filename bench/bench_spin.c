@@ -22,7 +22,17 @@
 
 static char spin_path[PATH_MAX];            /* the spin demo, beside this binary */
 
-static const char *variants[] = { "c-threads", "c-processes", "py-threads", "py-processes" };
+/* The variants; a point's kind is its index here. */
+static const struct variant {
+    const char *name;
+    int py;                    /* 1: the Python peer; 0: the C spin demo */
+    const char *how;           /* the workers: --threads or --processes */
+} variants[] = {
+    { "c-threads", 0, "--threads" },
+    { "c-processes", 0, "--processes" },
+    { "py-threads", 1, "--threads" },
+    { "py-processes", 1, "--processes" },
+};
 
 static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
 {
@@ -31,7 +41,8 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
     size_t nx = bench_steps(2L * cpu_count(), cpu_count(), xs, 64), n = 0;
     for (size_t v = 0; v < sizeof variants / sizeof *variants; v++)
         for (size_t i = 0; i < nx && n < max; i++)
-            pts[n++] = (struct bench_point){ variants[v], (double)xs[i] };
+            pts[n++] = (struct bench_point){ .variant = variants[v].name, .x = (double)xs[i],
+                                             .kind = (int)v };
     return n;
 }
 
@@ -40,11 +51,11 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
     char n[32], secs[32];
     snprintf(n, sizeof n, "%ld", (long)p->x);
     snprintf(secs, sizeof secs, "%g", o->seconds);
-    const char *how = strstr(p->variant, "threads") ? "--threads" : "--processes";
+    const char *how = variants[p->kind].how;
     char *c_cmd[] = { spin_path, (char *)how, n, "--seconds", secs, NULL };
     char *py_cmd[] = { (char *)o->python, (char *)o->peer, (char *)how, n, "--seconds", secs,
                        NULL };
-    int is_py = !strncmp(p->variant, "py-", 3);
+    int is_py = variants[p->kind].py;
 
     if (is_py && bench_peer_missing(o))
         return 1;
@@ -76,16 +87,14 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
 
 static const struct bench_def def = {
     .name = "spin",
+    .x_name = "workers",                    /* threads or processes, by the variant */
+    .x_unit = "workers",
     .usage =
         "spin (bench) - cores used by N busy workers as C threads, C processes, Python\n"
         "               threads and Python processes, N = 1 .. 2 x CPUs\n"
         "\n"
         "Usage: bench_spin [--seconds S] [--peers DIR] [--python PATH] [common flags]\n",
     .metrics = { { "cores_used", "cores" }, { "ivcsw", "switches" } },
-    .nmetrics = 2,
-    .default_repeats_quick = 3,
-    .default_repeats_full = 5,
-    .default_warmup = 0,
     .seconds_quick = 0.5,
     .seconds_full = 2.0,
     .peer = "gil_spin.py",

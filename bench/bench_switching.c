@@ -13,11 +13,17 @@
 #include "harness.h"
 #include "switching_model.h"
 
-#include <string.h>
-
-
-static const char *variants[] = { "cpu-threads", "cpu-processes", "io-threads",
-                                   "io-processes" };
+/* The variants; a point's kind is its index here. */
+static const struct variant {
+    const char *name;
+    enum switching_kind kind;  /* CPU-bound or IO-bound jobs */
+    int processes;             /* 1: the tasks are processes; 0: threads */
+} variants[] = {
+    { "cpu-threads", SWITCHING_CPU, 0 },
+    { "cpu-processes", SWITCHING_CPU, 1 },
+    { "io-threads", SWITCHING_IO, 0 },
+    { "io-processes", SWITCHING_IO, 1 },
+};
 
 /* Quick: 1, CPUs, 4, 16 and 64 x CPUs. Full: every power of two up to 64 x CPUs, and CPUs. */
 static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
@@ -41,17 +47,16 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
     size_t n = 0;
     for (size_t v = 0; v < sizeof variants / sizeof *variants; v++)
         for (size_t i = 0; i < nx && n < max; i++)
-            pts[n++] = (struct bench_point){ variants[v], (double)xs[i] };
+            pts[n++] = (struct bench_point){ .variant = variants[v].name, .x = (double)xs[i],
+                                             .kind = (int)v };
     return n;
 }
 
 static int run(const struct bench_point *p, const struct bench_opts *o, double *values)
 {
-    enum switching_kind kind = !strncmp(p->variant, "io", 2) ? SWITCHING_IO : SWITCHING_CPU;
-    int processes = strstr(p->variant, "processes") != NULL;
+    const struct variant *v = &variants[p->kind];
     struct switching_result r;
-    if (switching_run((long)p->x, kind, processes, o->seconds,
-                      &r) != 0)
+    if (switching_run((long)p->x, v->kind, v->processes, o->seconds, &r) != 0)
         return -1;
     values[0] = (double)r.jobs / r.wall_s;
     values[1] = (double)r.vcsw / r.wall_s;
@@ -61,6 +66,8 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
 
 static const struct bench_def def = {
     .name = "switching",
+    .x_name = "tasks",                      /* threads or processes, by the variant */
+    .x_unit = "tasks",
     .usage =
         "switching (bench) - jobs/s and context switches/s against the number of tasks K\n"
         "                    (1 .. 64 x CPUs): CPU-bound and IO-bound, threads and processes\n"
@@ -68,10 +75,6 @@ static const struct bench_def def = {
         "Usage: bench_switching [--seconds S] [common flags]\n",
     .metrics = { { "jobs_per_s", "jobs/s" }, { "vcsw_per_s", "switches/s" },
                  { "ivcsw_per_s", "switches/s" } },
-    .nmetrics = 3,
-    .default_repeats_quick = 3,
-    .default_repeats_full = 5,
-    .default_warmup = 0,
     .seconds_quick = 0.1,
     .seconds_full = 0.5,
     .plan = plan,

@@ -29,7 +29,8 @@ static const char usage_text[] =
     "          switches, peak memory and how busy each CPU was\n"
     "\n"
     "Usage: measure [options] -- CMD [ARGS...]\n"
-    "  --csv            print CSV rows (bench,variant,x,metric,value,unit) instead of prose\n"
+    "  --csv            print CSV rows (" CSV_HEADER ")\n"
+    "                   instead of prose\n"
     "  -o, --output F   write the report to F instead of stderr (prose) or stdout (CSV)\n"
     "  --interval MS    sample /proc/stat every MS ms (default 100; 0 = start and end only)\n"
     "  --timeline F     write every per-CPU sample to F as CSV (metric busy, x = seconds)\n"
@@ -74,19 +75,22 @@ static void print_csv(FILE *f, const char *label, const struct measure_result *r
 {
     int code = WIFEXITED(r->wstatus) ? WEXITSTATUS(r->wstatus)
                                      : 128 + WTERMSIG(r->wstatus);
+    /* One run, no x: every row is a raw measurement of the command. */
+    struct csv_point p = { .bench = "measure", .variant = label, .x = 0, .x_name = "none",
+                           .x_unit = "none" };
     csv_header(f);
-    csv_row(f, "measure", label, 0, "exit_code", code, "code");
-    csv_row(f, "measure", label, 0, "wall", r->wall_s, "s");
-    csv_row(f, "measure", label, 0, "user", r->user_s, "s");
-    csv_row(f, "measure", label, 0, "sys", r->sys_s, "s");
-    csv_row(f, "measure", label, 0, "cores_used", r->cores_used, "cores");
-    csv_row(f, "measure", label, 0, "vcsw", (double)r->vcsw, "switches");
-    csv_row(f, "measure", label, 0, "ivcsw", (double)r->ivcsw, "switches");
-    csv_row(f, "measure", label, 0, "maxrss", (double)r->maxrss_kib, "KiB");
+    csv_row(f, &p, "exit_code", "raw", code, "code");
+    csv_row(f, &p, "wall", "raw", r->wall_s, "s");
+    csv_row(f, &p, "user", "raw", r->user_s, "s");
+    csv_row(f, &p, "sys", "raw", r->sys_s, "s");
+    csv_row(f, &p, "cores_used", "raw", r->cores_used, "cores");
+    csv_row(f, &p, "vcsw", "raw", (double)r->vcsw, "switches");
+    csv_row(f, &p, "ivcsw", "raw", (double)r->ivcsw, "switches");
+    csv_row(f, &p, "maxrss", "raw", (double)r->maxrss_kib, "KiB");
     for (int i = 0; i < r->ncpus; i++) {
         char metric[32];
         snprintf(metric, sizeof metric, "cpu%d_busy", r->cpu[i]);
-        csv_row(f, "measure", label, 0, metric, r->busy_pct[i], "%");
+        csv_row(f, &p, metric, "raw", r->busy_pct[i], "%");
     }
 }
 
@@ -143,7 +147,9 @@ static void print_timeline(FILE *f, const struct measure_result *r)
     for (size_t i = 0; i < r->nsamples; i++) {
         char variant[32];
         snprintf(variant, sizeof variant, "cpu%d", r->samples[i].cpu);
-        csv_row(f, "timeline", variant, r->samples[i].t_s, "busy", r->samples[i].busy_pct, "%");
+        struct csv_point p = { .bench = "timeline", .variant = variant,
+                               .x = r->samples[i].t_s, .x_name = "elapsed", .x_unit = "s" };
+        csv_row(f, &p, "busy", "raw", r->samples[i].busy_pct, "%");
     }
 }
 

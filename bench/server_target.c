@@ -172,12 +172,12 @@ static int start_nginx(int workers, const char *nginx_conf, struct target *t)
     return -1;
 }
 
-int target_start(const char *variant, const char *nginx_conf, long header_timeout_ms,
-                 struct target *t)
+int target_start(const char *model, int nginx_workers, const char *nginx_conf,
+                 long header_timeout_ms, struct target *t)
 {
-    if (!strncmp(variant, "nginx_", 6))
-        return start_nginx(atoi(variant + 6), nginx_conf, t);
-    return start_model(variant, header_timeout_ms, t);
+    if (nginx_workers > 0)
+        return start_nginx(nginx_workers, nginx_conf, t);
+    return start_model(model, header_timeout_ms, t);
 }
 
 int target_stop(struct target *t)

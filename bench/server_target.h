@@ -17,13 +17,13 @@ struct target {
     char dir[64];           /* nginx's temporary folder, "" for the course's servers */
 };
 
-/* Start the target a series names: "nginx_<W>w" for nginx with W workers configured from
- * the template at nginx_conf; otherwise the course's server of that name, with
- * --header-timeout header_timeout_ms (0: none). Returns 0 once it accepts connections on
- * t->port; 1 when nginx is not installed or its template is missing (said on stderr: skip
- * the point); -1 on failure (said on stderr). */
-int target_start(const char *variant, const char *nginx_conf, long header_timeout_ms,
-                 struct target *t);
+/* Start a target: with nginx_workers > 0 nginx with that many workers, configured from
+ * the template at nginx_conf; otherwise the course's server `model` ("server_uv", ...),
+ * with --header-timeout header_timeout_ms (0: none). Returns 0 once it accepts
+ * connections on t->port; 1 when nginx is not installed or its template is missing (said
+ * on stderr: skip the point); -1 on failure (said on stderr). */
+int target_start(const char *model, int nginx_workers, const char *nginx_conf,
+                 long header_timeout_ms, struct target *t);
 
 /* SIGTERM, then wait (SIGKILL after 5 s), and remove nginx's folder. Returns 0 if it
  * exited 0 or, having reaped its workers, died of that SIGTERM as the process servers do. */

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -294,21 +295,49 @@ int pin_to_cpu(int cpu)
     return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : errno;
 }
 
+const char *raise_nofile(struct nofile_limits *l)
+{
+    struct rlimit rl;
+    *l = (struct nofile_limits){ 0 };
+    if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+        return "getrlimit";
+    l->was = l->now = (unsigned long long)rl.rlim_cur;
+    l->hard = (unsigned long long)rl.rlim_max;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+            return "setrlimit";
+        l->now = l->hard;
+    }
+    return NULL;
+}
+
 /* ---- result rows -------------------------------------------------------------------- */
 
 void csv_header(FILE *f)
 {
-    fputs("bench,variant,x,metric,value,unit\n", f);
+    fputs(CSV_HEADER "\n", f);
 }
 
-void csv_row(FILE *f, const char *bench, const char *variant, double x,
-             const char *metric, double value, const char *unit)
+/* A name that fits in one field: no comma, no newline (CHECK fails otherwise). */
+static const char *csv_field(const char *s)
 {
-    CHECK(isfinite(value) && isfinite(x));
-    CHECK(!strpbrk(bench, ",\n") && !strpbrk(variant, ",\n") && !strpbrk(metric, ",\n"));
+    s = s ? s : "";
+    CHECK(!strpbrk(s, ",\n"));
+    return s;
+}
+
+void csv_row(FILE *f, const struct csv_point *p, const char *metric, const char *stat,
+             double value, const char *unit)
+{
+    CHECK(isfinite(value) && isfinite(p->x));
     /* Ten significant digits: more than any measurement here can honestly claim, and
      * integers (counts, sizes) print without a fraction. */
-    fprintf(f, "%s,%s,%.10g,%s,%.10g,%s\n", bench, variant, x, metric, value, unit);
+    fprintf(f, "%s,%s,", csv_field(p->bench), csv_field(p->variant));
+    fprintf(f, "%s,", csv_field(p->label ? p->label : p->variant));
+    fprintf(f, "%s,%.10g,%s,", csv_field(p->placement), p->x, csv_field(p->x_name));
+    fprintf(f, "%s,%s,%s,", csv_field(p->x_unit), csv_field(metric), csv_field(stat));
+    fprintf(f, "%.10g,%s\n", value, csv_field(unit));
 }
 
 /* ---- wait statuses ------------------------------------------------------------------ */

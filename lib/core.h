@@ -13,8 +13,8 @@
  * Clocks:  now_ns() reads CLOCK_MONOTONIC, which never jumps when the wall clock is set.
  * CPUs:    cpu_count() counts the CPUs this process may run on (taskset shrinks it);
  *          pin_to_cpu() moves the calling thread onto one of them.
- * Results: csv_header() and csv_row() print the suite's one result format,
- *          bench,variant,x,metric,value,unit - one measured number per line.
+ * Results: csv_header() and csv_row() print the suite's one result format, CSV_HEADER
+ *          below - one measured number per line, saying what it is about.
  */
 #ifndef CORE_H
 #define CORE_H
@@ -108,16 +108,49 @@ int cpu_id(int k);
  * when that CPU is not available) so the caller can decide whether to degrade. */
 int pin_to_cpu(int cpu);
 
+/* The open-file limits (RLIMIT_NOFILE) as raise_nofile() found and left them. */
+struct nofile_limits {
+    unsigned long long was, now, hard;    /* the soft limit before and after; the hard one */
+};
+
+/* Raise this process's soft limit on open files to its hard limit, for a program that
+ * holds thousands of connections (one descriptor each); fills *l. Returns NULL, or the
+ * name of the call that failed ("getrlimit", "setrlimit") with errno set. Says nothing:
+ * whether to tell the user is the caller's choice (on stderr: stdout may carry data). */
+const char *raise_nofile(struct nofile_limits *l);
+
 /* "exited with status 3" or "killed by signal 11 (SIGSEGV: Segmentation fault)", written
  * into buf (size bytes) for a status from wait()/waitpid(); returns buf. */
 const char *describe_status(int wstatus, char *buf, size_t size);
 
-/* The result format. csv_header() prints the fixed header line; csv_row() prints one
- * measured value. Both write to `f` (stdout for results, a file for raw repeats).
- * Values are printed with enough digits to round-trip; NaN and infinities are refused. */
+/* The result format, one measured number a line, every line saying what it is about:
+ *     spin,c-threads,c-threads,,2,workers,workers,cores_used,median,1.98,cores
+ *     ipc,pipe-threads/split,pipe-threads,split,0,none,none,latency,min,51234,ns
+ * variant   the series in a chart: label, plus "/placement" for a bench of placed tasks
+ * label     what was measured (the variant without its placement)
+ * placement same-cpu, split or unpinned for a bench of two placed tasks, else empty
+ * x, x_name, x_unit   the point's x value and what it counts ("none" when it has no x)
+ * metric, value, unit the measured number
+ * stat      which number of the point's repeats it is: median, min or max; or raw, one
+ *           measurement on its own (one repeat of --raw, one run of measure, one sample)
+ * This string is the header's only copy: scripts/csvformat.py reads it from this file. */
+#define CSV_HEADER "bench,variant,label,placement,x,x_name,x_unit,metric,stat,value,unit"
+
+/* What a row is about: the same for every metric of a point. label NULL: the variant;
+ * placement NULL: none (an empty field). */
+struct csv_point {
+    const char *bench, *variant, *label, *placement;
+    double x;
+    const char *x_name, *x_unit;
+};
+
+/* csv_header() prints CSV_HEADER; csv_row() prints one measured value of point *p. Both
+ * write to `f` (stdout for results, a file for raw repeats). Values are printed with
+ * enough digits to round-trip; NaN and infinities, and commas or newlines in a name, are
+ * refused. */
 void csv_header(FILE *f);
-void csv_row(FILE *f, const char *bench, const char *variant, double x,
-             const char *metric, double value, const char *unit);
+void csv_row(FILE *f, const struct csv_point *p, const char *metric, const char *stat,
+             double value, const char *unit);
 
 /* The path of the program `name` in the folder of the running program (read from
  * /proc/self/exe), written into buf (size bytes); plain `name`, for a PATH search, when

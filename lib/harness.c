@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,7 +50,8 @@ static void print_usage(const struct bench_def *def)
           "  --raw FILE       also write every repeat's value to FILE\n"
           "  --list           print the planned points and exit\n"
           "  --help           this text\n"
-          "\nOutput: CSV rows bench,variant,x,metric,value,unit on stdout; progress on stderr.\n",
+          "\nOutput: CSV rows " CSV_HEADER " on stdout\n"
+          "(stat: median, min or max of the repeats); progress on stderr.\n",
           stdout);
     exit(EXIT_SUCCESS);
 }
@@ -158,22 +158,30 @@ static void list_points(const struct bench_point *points, size_t n, const struct
             printf("%s %g\n", points[i].variant, points[i].x);
 }
 
+/* What the rows of point *p say it is about. */
+static struct csv_point csv_point_of(const struct bench_def *def, const struct bench_point *p)
+{
+    return (struct csv_point){
+        .bench = def->name, .variant = p->variant, .label = p->label,
+        .placement = def->uses_placement ? bench_placement_name(p->placement) : NULL,
+        .x = p->x, .x_name = def->x_name, .x_unit = def->x_unit,
+    };
+}
+
 /* The three rows (median, min, max) of each metric of a measured point, and its progress
  * line. vals holds o->repeats values per metric, and is sorted here. */
 static void report_point(const struct bench_def *def, const struct bench_point *p,
                          const struct bench_opts *o, double *vals, const char *progress)
 {
+    struct csv_point cp = csv_point_of(def, p);
     fprintf(stderr, "%s:", progress);
     for (int m = 0; m < def->nmetrics; m++) {
         const struct bench_metric *mt = &def->metrics[m];
         double *v = &vals[m * o->repeats];
         double med = median(v, o->repeats);   /* sorted now: v[0] is min, v[n-1] max */
-        char name[128];
-        csv_row(stdout, def->name, p->variant, p->x, mt->name, med, mt->unit);
-        snprintf(name, sizeof name, "%s_min", mt->name);
-        csv_row(stdout, def->name, p->variant, p->x, name, v[0], mt->unit);
-        snprintf(name, sizeof name, "%s_max", mt->name);
-        csv_row(stdout, def->name, p->variant, p->x, name, v[o->repeats - 1], mt->unit);
+        csv_row(stdout, &cp, mt->name, "median", med, mt->unit);
+        csv_row(stdout, &cp, mt->name, "min", v[0], mt->unit);
+        csv_row(stdout, &cp, mt->name, "max", v[o->repeats - 1], mt->unit);
         fprintf(stderr, " %s %.4g %s (min %.4g, max %.4g)", mt->name, med, mt->unit, v[0],
                 v[o->repeats - 1]);
     }
@@ -196,9 +204,9 @@ static int run_point(const struct bench_def *def, const struct bench_point *p,
             break;
         for (int m = 0; m < def->nmetrics; m++) {
             vals[m * o->repeats + r] = one[m];
+            struct csv_point cp = csv_point_of(def, p);
             if (raw)
-                csv_row(raw, def->name, p->variant, p->x, def->metrics[m].name, one[m],
-                        def->metrics[m].unit);
+                csv_row(raw, &cp, def->metrics[m].name, "raw", one[m], def->metrics[m].unit);
         }
     }
     bench_pin(BENCH_UNPINNED, 0);     /* a run that pinned itself leaves no trace */
@@ -209,25 +217,34 @@ static int run_point(const struct bench_def *def, const struct bench_point *p,
     return verdict;
 }
 
-/* Thousands of connections: the process holds one end of each, so the soft limit on open
- * files goes up to the hard limit (quietly: stdout carries only CSV). */
-static void raise_nofile(void)
+/* *given with its defaults filled in (harness.h): what the rest of the harness reads. */
+static struct bench_def with_defaults(const struct bench_def *given)
 {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    struct bench_def def = *given;
+    CHECK(def.x_name && def.x_unit);     /* every row says what its x is */
+    if (def.nmetrics == 0)               /* count the named metrics */
+        while (def.nmetrics < BENCH_MAX_METRICS && def.metrics[def.nmetrics].name)
+            def.nmetrics++;
+    CHECK(def.nmetrics > 0);
+    if (def.default_repeats_quick == 0)
+        def.default_repeats_quick = 3;
+    if (def.default_repeats_full == 0)
+        def.default_repeats_full = 5;
+    return def;
 }
 
-int bench_main(int argc, char **argv, const struct bench_def *def)
+int bench_main(int argc, char **argv, const struct bench_def *given)
 {
     prog_init(argv[0]);
+    static struct bench_def filled;
+    filled = with_defaults(given);
+    const struct bench_def *def = &filled;
     bench_placement_init();
     if (def->ignore_sigpipe)       /* writing to a partner that died fails with EPIPE */
         signal(SIGPIPE, SIG_IGN);
-    if (def->raise_nofile)
-        raise_nofile();
+    struct nofile_limits nofile;
+    if (def->raise_nofile)          /* quietly: stdout carries only CSV; a failure leaves */
+        raise_nofile(&nofile);      /* the limit as it was, which the run then meets */
     struct bench_opts o;
     struct bench_cli cli;
     parse_bench_flags(argc, argv, def, &o, &cli);

@@ -1,18 +1,22 @@
 /* harness.h - the loop every benchmark shares
  *
  * A benchmark file supplies only the work: which points to measure (a variant such as
- * "c-threads" and an x such as the number of workers) and how to measure one point once.
+ * "c-threads", its kind - the bench's own number for it, which run() switches on, so no
+ * bench reads its own variant names back - and an x such as the number of workers) and
+ * how to measure one point once.
  * The harness owns everything else, the same way for every bench: the flags (--quick,
  * --full, --repeat, --warmup, --variant, --raw, --help), warm-up runs that are thrown away,
  * repeats, the median with its min and max, a progress line per point on stderr, and the
  * CSV rows on stdout.
  *
- * Output: for each point and metric, three rows in the suite's format -
- *     spin,c-threads,2,cores_used,1.98,cores        (the median of the repeats)
- *     spin,c-threads,2,cores_used_min,1.97,cores
- *     spin,c-threads,2,cores_used_max,1.99,cores
- * and, with --raw FILE, every repeat's own value in FILE (same columns, metric without a
- * suffix, one row per repeat in the order they ran), so a reader can redraw the spread.
+ * Output: for each point and metric, three rows in the suite's format (CSV_HEADER in
+ * core.h) - the median of the repeats, their min and their max, named in the stat column:
+ *     spin,c-threads,c-threads,,2,workers,workers,cores_used,median,1.98,cores
+ *     spin,c-threads,c-threads,,2,workers,workers,cores_used,min,1.97,cores
+ *     spin,c-threads,c-threads,,2,workers,workers,cores_used,max,1.99,cores
+ * and, with --raw FILE, every repeat's own value in FILE (stat raw, one row per repeat in
+ * the order they ran), so a reader can redraw the spread. Every column comes from the
+ * point's fields and the def: no reader has to take a variant's name apart.
  * Benches of two tasks also get placement (--placement) and a partner task (process or
  * thread): see placement.h, included here. A bench that runs a Python peer script (or
  * reads a file such as nginx.conf) names it in bench_def.peer; bench_peer_value() runs
@@ -34,8 +38,11 @@ struct bench_metric {
 };
 
 struct bench_point {
-    const char *variant;   /* a series in the chart, e.g. "c-threads" */
-    double x;              /* its x value, e.g. the number of workers */
+    const char *variant;   /* a series in the chart, e.g. "c-threads" or "pipe-threads/split" */
+    double x;              /* its x value, e.g. the number of workers (def->x_name says what) */
+    int kind;              /* which of the bench's own variants: run() switches on it */
+    int placement;         /* BENCH_SAME_CPU, ... in a bench that uses_placement (else 0) */
+    const char *label;     /* the variant without its placement; NULL: the variant itself */
 };
 
 struct bench_opts {
@@ -51,9 +58,14 @@ struct bench_opts {
 
 struct bench_def {
     const char *name;      /* the bench's name, the first CSV column */
+    const char *x_name;    /* what x counts, e.g. "threads"; "none" for a bench without x */
+    const char *x_unit;    /* its unit, e.g. "threads", "KiB"; "none" without x */
     const char *usage;     /* purpose and usage; the harness appends its own flags */
     struct bench_metric metrics[BENCH_MAX_METRICS];
-    int nmetrics;
+    int nmetrics;          /* 0: as many as metrics[] names */
+
+    /* Measured runs per point by default in quick and full mode (0: 3 and 5), and runs
+     * thrown away before them (default 0). --repeat and --warmup override them. */
     int default_repeats_quick, default_repeats_full, default_warmup;
 
     /* Optional: take a flag of the bench's own ("--seconds", "0.5"). Return 1 if it was
@@ -93,6 +105,10 @@ struct bench_def {
      * holds thousands of connections). */
     int raise_nofile;
 };
+
+/* The point LABEL/PLACEMENT-NAME ("pipe-processes/same-cpu") of a bench that
+ * uses_placement: its variant and label are kept for the life of the program. */
+struct bench_point bench_placed_point(const char *label, int kind, int placement, double x);
 
 /* Parse the command line, run every planned point and print the rows. Returns the exit
  * status for main(): 0, or 1 if a run failed. Bad flags exit 2 through usage_error(). */

@@ -49,29 +49,27 @@ int bench_placement_wanted(const struct bench_opts *o, int placement)
     return placement != BENCH_SPLIT || cpu_count() >= 2;
 }
 
-const char *bench_variant(const char *base, int placement)
+/* s, kept for the life of the program: a plan asks for each name once per run, and the
+ * points keep pointing at it. */
+static const char *intern(const char *s)
 {
-    /* Interned: a plan asks for each name once per run, and the points keep pointing at it. */
-    static char *names[BENCH_MAX_POINTS];
+    static char *names[2 * BENCH_MAX_POINTS];
     static size_t n;
-    char buf[128];
-    snprintf(buf, sizeof buf, "%s/%s", base, bench_placement_name(placement));
     for (size_t i = 0; i < n; i++)
-        if (!strcmp(names[i], buf))
+        if (!strcmp(names[i], s))
             return names[i];
-    CHECK(n < BENCH_MAX_POINTS);
-    names[n] = xmalloc(strlen(buf) + 1);
-    strcpy(names[n], buf);
+    CHECK(n < 2 * BENCH_MAX_POINTS);
+    names[n] = xmalloc(strlen(s) + 1);
+    strcpy(names[n], s);
     return names[n++];
 }
 
-int bench_placement_of(const char *variant)
+struct bench_point bench_placed_point(const char *label, int kind, int placement, double x)
 {
-    const char *slash = strrchr(variant, '/');
-    for (int p = 0; slash && p < BENCH_NPLACEMENTS; p++)
-        if (!strcmp(slash + 1, placement_names[p]))
-            return p;
-    return BENCH_UNPINNED;
+    char variant[128];
+    snprintf(variant, sizeof variant, "%s/%s", label, bench_placement_name(placement));
+    return (struct bench_point){ .variant = intern(variant), .x = x, .kind = kind,
+                                 .placement = placement, .label = intern(label) };
 }
 
 int bench_pin(int placement, int task)

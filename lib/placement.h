@@ -2,8 +2,9 @@
  *
  * Placement changes the answer of a switch, IPC or server bench several-fold (a wake-up on
  * another CPU costs far more than a switch on the same one), so a bench that takes
- * --placement plans one series per placement and names it with
- * bench_variant("pipe-processes", p) = "pipe-processes/same-cpu".
+ * --placement plans one series per placement, a point made by
+ * bench_placed_point("pipe-processes", kind, p, x) (harness.h), the variant
+ * "pipe-processes/same-cpu" with its placement p as a field.
  *   BENCH_SAME_CPU  both tasks pinned to the first CPU this process may use: every
  *                   hand-off is a context switch on that CPU
  *   BENCH_SPLIT     task 0 on the first CPU, task 1 on the second: every hand-off is a
@@ -34,12 +35,6 @@ unsigned bench_parse_placements(const char *list);
 
 /* 1 if the placement was asked for (--placement, default all) and is possible here. */
 int bench_placement_wanted(const struct bench_opts *o, int placement);
-
-/* "BASE/PLACEMENT-NAME", kept for the life of the program (for bench_point.variant). */
-const char *bench_variant(const char *base, int placement);
-
-/* The placement a variant made by bench_variant() names (BENCH_UNPINNED when none). */
-int bench_placement_of(const char *variant);
 
 /* Pin the calling thread as task `task` (0 or 1) of a pair placed as `placement`; for
  * BENCH_UNPINNED restore the affinity the program started with. Returns 0 or an errno. */

@@ -15,13 +15,15 @@ same round trip as ctxswitch's pipe-processes (and pipe-threads for -T). The sui
 what perf does not: the same pipe work done inside one task, subtracted, and the switches
 counted, which gives the pure cost of one switch.
 """
-import csv
 import os
 import re
 import shutil
 import statistics
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import csvformat  # noqa: E402  (beside this file)
 
 FILE = "perf-sched-pipe.txt"
 CONFIGS = [("processes", "same-cpu"), ("threads", "same-cpu"),
@@ -87,14 +89,13 @@ def load(d):
 
 
 def suite_rows(d):
-    """ctxswitch medians at working set 0: {(variant, metric): value in ns}."""
+    """ctxswitch medians at working set 0: {(label, placement, metric): value in ns}."""
     path = os.path.join(d, "ctxswitch.csv")
     rows = {}
     if os.path.exists(path):
-        with open(path) as f:
-            for r in csv.DictReader(f):
-                if float(r["x"]) == 0:
-                    rows[(r["variant"], r["metric"])] = float(r["value"])
+        for r in csvformat.read(path, values_only=True):
+            if r["x"] == 0:
+                rows[(r["label"], r["placement"], r["metric"])] = r["value"]
     return rows
 
 
@@ -126,8 +127,8 @@ def table(d):
         if not runs:
             continue
         p = statistics.median(runs)
-        variant = f"pipe-{tasks}/{placement}"
-        rt = suite.get((variant, "round_trip"))
+        label = f"pipe-{tasks}"
+        rt = suite.get((label, placement, "round_trip"))
         cells = [tasks, placement, f"{p:.2f} µs ({len(runs)} runs, {min(runs):.2f}–"
                  f"{max(runs):.2f})"]
         if rt is None:
@@ -135,13 +136,13 @@ def table(d):
         else:
             diff = (rt / 1000 - p) / p * 100
             cells += [f"{rt / 1000:.2f} µs", f"{diff:+.0f}%",
-                      f"{suite.get((variant, 'in_task'), float('nan')) / 1000:.2f} µs",
-                      f"{suite.get((variant, 'switch'), float('nan')) / 1000:.2f} µs"]
+                      f"{suite.get((label, placement, 'in_task'), float('nan')) / 1000:.2f} µs",
+                      f"{suite.get((label, placement, 'switch'), float('nan')) / 1000:.2f} µs"]
         lines.append("| " + " | ".join(cells) + " |")
     verdict = []
     for tasks in ("processes", "threads"):
-        runs, rt = found.get((tasks, "same-cpu")), suite.get((f"pipe-{tasks}/same-cpu",
-                                                              "round_trip"))
+        runs = found.get((tasks, "same-cpu"))
+        rt = suite.get((f"pipe-{tasks}", "same-cpu", "round_trip"))
         if runs and rt is not None:
             diff = abs(rt / 1000 - statistics.median(runs)) / statistics.median(runs) * 100
             verdict.append((f"{tasks} {diff:.0f}% apart "

@@ -3,8 +3,9 @@
 
 Usage: scripts/reduce.py BENCH.csv OUTDIR
 
-For every metric M in BENCH.csv (rows whose metric ends in _min or _max are folded into
-their metric's rows) it writes OUTDIR/BENCH.M.dat: one block per variant, in the order the
+For every metric M in BENCH.csv (its rows of stat min and max are folded into the rows of
+its value, stat median or raw; see csvformat.py) it writes OUTDIR/BENCH.M.dat: one block
+per variant, in the order the
 variants first appear, blocks separated by two blank lines (gnuplot's `index`). Each block
 starts with a header line naming its variant, then rows "x median min max" sorted by x:
 
@@ -14,10 +15,10 @@ starts with a header line naming its variant, then rows "x median min max" sorte
 
 A chart plots block i with `index i using 1:2:3:4 with yerrorlines title columnhead(2)`.
 
-It also writes OUTDIR/BENCH.M.grid.dat, the same numbers as a table for bar charts. A
-variant "ITEM/SERIES" (e.g. "pipe-processes/same-cpu", placements as series) is a row ITEM
-and a column group SERIES; a variant without '/' is its own row, in the series "all". One
-block per x value (sorted), each with a header line; a cell nobody measured is NaN:
+It also writes OUTDIR/BENCH.M.grid.dat, the same numbers as a table for bar charts: a
+row per label (e.g. "pipe-processes") and a column group per placement (e.g. "same-cpu");
+a bench without placements has the one series "all". One block per x value (sorted),
+each with a header line; a cell nobody measured is NaN:
 
     item x same-cpu same-cpu_min same-cpu_max split split_min split_max
     pipe-processes 0 2357 2353 2419 91164 52590 117700
@@ -25,26 +26,28 @@ block per x value (sorted), each with a header line; a cell nobody measured is N
 
 A clustered histogram plots series s (from 0) with `using 3+3*s:4+3*s:5+3*s:xtic(1)`.
 """
-import csv
 import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import csvformat  # noqa: E402  (beside this file)
+
+SLOT = {"median": 0, "raw": 0, "min": 1, "max": 2}     # where a stat goes in [value, min, max]
 
 
 def reduce(path, outdir):
     bench = os.path.basename(path)[:-len(".csv")]
     series = {}                          # metric -> variant -> x -> [median, min, max]
-    with open(path) as f:
-        reader = csv.DictReader(f)
-        if reader.fieldnames != ["bench", "variant", "x", "metric", "value", "unit"]:
-            sys.exit(f"reduce: {path}: not the suite's CSV format ({reader.fieldnames})")
-        for row in reader:
-            metric, slot = row["metric"], 0
-            for suffix, k in (("_min", 1), ("_max", 2)):
-                if metric.endswith(suffix):
-                    metric, slot = metric[:-len(suffix)], k
-            point = series.setdefault(metric, {}).setdefault(row["variant"], {}) \
-                          .setdefault(float(row["x"]), [None, None, None])
-            point[slot] = float(row["value"])
+    cell = {}                            # variant -> (label, placement)
+    try:
+        rows = csvformat.read(path)
+    except ValueError as e:
+        sys.exit(f"reduce: {e}")
+    for row in rows:
+        point = series.setdefault(row["metric"], {}).setdefault(row["variant"], {}) \
+                      .setdefault(row["x"], [None, None, None])
+        point[SLOT[row["stat"]]] = row["value"]
+        cell[row["variant"]] = (row["label"], row["placement"] or "all")
     written = []
     for metric, variants in series.items():
         out = os.path.join(outdir, f"{bench}.{metric}.dat")
@@ -60,17 +63,17 @@ def reduce(path, outdir):
                     f.write(f"{x:g} {med:.6g} {lo:.6g} {hi:.6g}\n")
         written.append(out)
         out = os.path.join(outdir, f"{bench}.{metric}.grid.dat")
-        write_grid(out, variants)
+        write_grid(out, variants, cell)
         written.append(out)
     return written
 
 
-def write_grid(out, variants):
-    """The table of write-up above: rows ITEM, column groups SERIES, a block per x."""
+def write_grid(out, variants, cell):
+    """The table of write-up above: a row per label, a column group per placement, a
+    block per x. cell[variant] is the variant's (label, placement)."""
     items, series, cells = [], [], {}
     for variant, points in variants.items():
-        item, _, ser = variant.partition("/")
-        ser = ser or "all"
+        item, ser = cell[variant]
         if item not in items:
             items.append(item)
         if ser not in series:

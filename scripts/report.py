@@ -5,12 +5,12 @@ Usage: scripts/report.py RESULTS_DIR
 
 Lists every chart drawn from the folder's CSV files with a one-line reading under it,
 computed from the data by bench/plots/CHART.py (a function reading(rows, machine) that
-returns a sentence). Also: the machine description, the mode, how long the run took and
+returns a sentence; rows are the bench's CSV rows as csvformat.py reads them, one per
+point and metric: its value, the median of the repeats). Also: the machine description, the mode, how long the run took and
 what was skipped, and the cross-check against perf (scripts/perfcheck.py, from the
 perf-sched-pipe.txt the run kept). A chart whose bench ran but whose SVG or PNG is missing, or that has no
 reading, is an error (exit 1): a report must never silently leave a chart out.
 """
-import csv
 import importlib.util
 import json
 import os
@@ -19,16 +19,13 @@ import sys
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLOTS = os.path.join(HERE, "bench", "plots")
 sys.path.insert(0, os.path.join(HERE, "scripts"))
-import perfcheck  # noqa: E402  (beside this file)
+import csvformat  # noqa: E402  (beside this file)
+import perfcheck  # noqa: E402
 
 
 def load_rows(path):
-    with open(path) as f:
-        rows = list(csv.DictReader(f))
-    for r in rows:
-        r["x"] = float(r["x"])
-        r["value"] = float(r["value"])
-    return rows
+    """A reading's rows: each point's value (median or raw), not the spread around it."""
+    return csvformat.read(path, values_only=True)
 
 
 def load_reading(chart):
@@ -85,8 +82,8 @@ def main(argv):
         if mod is None or not hasattr(mod, "reading"):
             errors.append(f"bench/plots/{chart}.py with reading(rows, machine) is missing")
             continue
-        rows = load_rows(csv_path)
         try:
+            rows = load_rows(csv_path)
             text = mod.reading(rows, m)
         except Exception as e:          # a reading that breaks must not hide the chart
             errors.append(f"reading for {chart} failed: {e!r}")

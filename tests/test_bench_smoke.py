@@ -1,6 +1,7 @@
 """Every bench binary listed in bench/benches.txt runs with the smallest settings, exits 0
-and prints well-formed CSV: the exact header, six fields, finite numbers, a median, min
-and max per point with min <= median <= max, and --raw holding one row per repeat."""
+and prints well-formed CSV: the exact header, every field, finite numbers, a median, min
+and max per point (the stat column) with min <= median <= max, and --raw holding one raw
+row per repeat; every row says what its x is, and its variant's parts as fields."""
 import os
 import subprocess
 import tempfile
@@ -48,21 +49,40 @@ for b in benches:
         continue
     check(len(rows) > 0 and all(row["bench"] == b for row in rows),
           f"bench_{b} rows are named {b}")
-    medians = [row for row in rows if not row["metric"].endswith(("_min", "_max"))]
+    medians = [row for row in rows if row["stat"] == "median"]
     ok = True
     for m in medians:
-        lo = [x["value"] for x in rows if x["metric"] == m["metric"] + "_min"
-              and x["variant"] == m["variant"] and x["x"] == m["x"]]
-        hi = [x["value"] for x in rows if x["metric"] == m["metric"] + "_max"
-              and x["variant"] == m["variant"] and x["x"] == m["x"]]
-        ok &= len(lo) == 1 and len(hi) == 1 and lo[0] <= m["value"] <= hi[0]
+        same = [x for x in rows if x["metric"] == m["metric"] and x["variant"] == m["variant"]
+                and x["x"] == m["x"]]
+        lo = [x["value"] for x in same if x["stat"] == "min"]
+        hi = [x["value"] for x in same if x["stat"] == "max"]
+        ok &= len(same) == 3 and len(lo) == 1 and len(hi) == 1 and lo[0] <= m["value"] <= hi[0]
     check(ok, f"bench_{b}: every median has a min and max around it")
-    check(len(raw_rows) == 2 * len(medians), f"bench_{b} --raw holds every repeat",
+    check(len(raw_rows) == 2 * len(medians) and all(x["stat"] == "raw" for x in raw_rows),
+          f"bench_{b} --raw holds every repeat",
           f"{len(raw_rows)} raw rows for {len(medians)} medians x 2 repeats")
+    described = {(row["x_name"], row["x_unit"]) for row in rows + raw_rows}
+    check(len(described) == 1 and "" not in next(iter(described)),
+          f"bench_{b}: every row names what x is and its unit", str(described))
+    parts_ok = all(row["variant"] == (f"{row['label']}/{row['placement']}" if row["placement"]
+                                      else row["label"]) for row in rows + raw_rows)
+    check(parts_ok, f"bench_{b}: label and placement are the variant's parts")
     check(all(row["value"] >= 0 for row in medians), f"bench_{b} values are non-negative")
     timed = [row for row in rows if row["unit"] in POSITIVE_UNITS]
     check(all(row["value"] > 0 for row in timed), f"bench_{b} times and rates are positive",
           str([row for row in timed if row["value"] <= 0][:3]))
+
+# The harness's defaults: a bench that names no repeat counts gets 3 per point in quick
+# mode, and every metric it names (nmetrics counted for it).
+with tempfile.NamedTemporaryFile("r", suffix=".csv") as raw:
+    r = run([program("bench_locks"), "--variant", "atomic", "--seconds", "0.005",
+             "--raw", raw.name], timeout=120)
+    rows, raw_rows = parse_csv(r.stdout), parse_csv(raw.read())
+medians = [row for row in rows if row["stat"] == "median"]
+check(r.returncode == 0 and {row["metric"] for row in medians} == {"ns_per_inc", "lost_pct"}
+      and len(raw_rows) == 3 * len(medians),
+      "a bench without repeat counts gets 3 repeats per point and all its metrics",
+      f"{len(raw_rows)} raw rows for {len(medians)} medians\n{r.stderr[-1000:]}")
 
 # The harness refuses what it cannot do.
 r = run([program("bench_spin"), "--variant", "no-such-series"])
@@ -93,7 +113,10 @@ check(r.returncode == 2 and "--sizes" in r.stderr, "a bad --sizes list is refuse
 # repeated one fails, so a clean exit over every transport says nothing went astray.
 r = run([program("bench_ipc"), "--repeat", "1", "--warmup", "0", "--placement", "same-cpu",
          "--rounds", "50", "--blocks", "20"], timeout=120)
-check(r.returncode == 0 and r.stdout.count("/same-cpu,0,latency,") == 10,
+ipc_rows = parse_csv(r.stdout) if r.returncode == 0 else []
+series = {row["label"] for row in ipc_rows if row["metric"] == "latency"
+          and row["stat"] == "median" and row["placement"] == "same-cpu"}
+check(r.returncode == 0 and len(series) == 10,
       "ipc: 10 series (5 transports x processes/threads) each deliver every message",
       r.stderr[-1500:])
 done()

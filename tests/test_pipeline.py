@@ -82,6 +82,15 @@ with tempfile.TemporaryDirectory() as tmp:
     check(r.returncode == 0 and "perf not found" in md,
           "where perf is missing the report says so", md[:2000])
 
+    # A CSV in another shape (here the old one, before x_name, x_unit and stat) is
+    # refused by name, not drawn wrong.
+    old = os.path.join(tmp, "old.csv")
+    with open(old, "w") as f:
+        f.write("bench,variant,x,metric,value,unit\nspin,c-threads,1,cores_used,0.99,cores\n")
+    r = run([PYTHON, os.path.join(SRC, "scripts", "reduce.py"), old, tmp])
+    check(r.returncode != 0 and "not the suite's CSV format" in r.stderr,
+          "reduce.py refuses a CSV without the suite's header", r.stderr)
+
     # A missing chart is an error, not a shorter report.
     os.remove(os.path.join(d, f"{expected[0]}.png"))
     r = run(["python3", report, d])

@@ -332,6 +332,26 @@ finally:
         p.kill()
         p.wait()
 
+# ---- the open-file limit ---------------------------------------------------------------------
+# A soft limit below the hard one is raised to it, and the server says so on stderr: its
+# stdout is for the lines that scripts and benches read.
+_, HARD = resource.getrlimit(resource.RLIMIT_NOFILE)
+if HARD == resource.RLIM_INFINITY or HARD > 64:
+    def low_soft():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, HARD))
+
+    p, port, said = start(preexec=low_soft)
+    try:
+        rc, out, err = stop(p)
+        check(rc == stop_rc(NAME) and "open files: soft limit raised from 64 to the hard limit"
+              in err and "open files" not in said + out,
+              "a low soft open-file limit is raised, and said so on stderr",
+              f"exit {rc}\n{said}{out[-500:]}\n{err[-800:]}")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
 # ---- out of file descriptors ---------------------------------------------------------------
 # With only 64 descriptors, 100 clients at once: the ones beyond the limit are answered 503
 # (or closed), none is left hanging, and the server serves normally once they are gone.
@@ -360,7 +380,8 @@ if NAME not in ("server_fork", "server_prefork"):    # those hold connections in
         check(rep is not None and rep[0] == 200,
               "after running out of descriptors the server recovers")
         rc, out, err = stop(p)
-        check(rc == 0 and "hard limit is 64" in said, "it warned about the low limit, exits 0",
+        check(rc == 0 and "hard limit is 64" in err and "hard limit" not in said + out,
+              "it warned about the low limit on stderr, exits 0",
               f"exit {rc}\n{said}{out[-500:]}\n{err[-800:]}")
         print(f"     (100 clients with 64 descriptors: {got})")
     finally:

@@ -5,9 +5,6 @@ Each test is a plain Python script that CTest runs; it exits 0 when every check 
 from $SRC_DIR. Tests check behaviour - exit codes, exact outputs, sums, formats - never
 how long something took.
 """
-import csv
-import io
-import math
 import os
 import subprocess
 import sys
@@ -15,6 +12,9 @@ import sys
 BIN = os.environ.get("BIN_DIR", os.path.join(os.path.dirname(__file__), "..", "build", "bin"))
 SRC = os.environ.get("SRC_DIR", os.path.join(os.path.dirname(__file__), ".."))
 PYTHON = sys.executable or "python3"
+
+sys.path.insert(0, os.path.join(SRC, "scripts"))
+import csvformat  # noqa: E402  (scripts/csvformat.py: the result format, read from lib/core.h)
 
 _failures = []
 
@@ -40,30 +40,18 @@ def check(cond, what, detail=""):
     return cond
 
 
-def parse_csv(text, header="bench,variant,x,metric,value,unit"):
-    """Parse the suite's CSV format strictly: the exact header, six fields a row, numeric
-    and finite x and value. Returns a list of dicts; raises ValueError when malformed."""
-    lines = text.strip("\n").split("\n")
-    if not lines or lines[0] != header:
-        raise ValueError(f"bad header: {lines[0] if lines else '(empty)'!r}")
-    rows = []
-    for rec in csv.reader(io.StringIO("\n".join(lines[1:]))):
-        if len(rec) != 6:
-            raise ValueError(f"row has {len(rec)} fields: {rec}")
-        row = dict(zip(header.split(","), rec))
-        for key in ("x", "value"):
-            row[key] = float(row[key])
-            if not math.isfinite(row[key]):
-                raise ValueError(f"{key} is not finite: {rec}")
-        if not row["bench"] or not row["variant"] or not row["metric"] or not row["unit"]:
-            raise ValueError(f"empty field: {rec}")
-        rows.append(row)
-    return rows
+def parse_csv(text):
+    """Parse the suite's CSV format strictly (csvformat.parse: the exact header from
+    lib/core.h, every field, finite x and value, a known stat). Returns a list of dicts;
+    raises ValueError when malformed."""
+    return csvformat.parse(text)
 
 
 def metric(rows, name, variant=None):
-    """The value of metric `name` (the only row with that name, optionally in `variant`)."""
+    """The value of metric `name` (the only value row - stat median or raw - with that
+    name, optionally in `variant`)."""
     found = [r["value"] for r in rows if r["metric"] == name
+             and r["stat"] in csvformat.VALUE_STATS
              and (variant is None or r["variant"] == variant)]
     if len(found) != 1:
         raise KeyError(f"{len(found)} rows for metric {name!r}")

@@ -7,9 +7,9 @@ def reading(rows, machine):
     best = {}
     for r in rows:
         if r["metric"] == "bandwidth":
-            item = r["variant"].split("/")[0]
+            item = r["label"]
             if r["value"] > best.get(item, (0, ""))[0]:
-                best[item] = (r["value"], r["variant"].split("/")[-1])
+                best[item] = (r["value"], r["placement"])
     if not best:
         return "No bandwidth points were measured in this run."
     top = max(best, key=lambda k: best[k][0])

@@ -4,8 +4,8 @@ TITLE = "IPC latency: a 64-byte round trip, per transport, task kind and placeme
 
 
 def _values(rows, metric, placement):
-    return {r["variant"].split("/")[0]: r["value"] for r in rows
-            if r["metric"] == metric and r["variant"].endswith("/" + placement)}
+    return {r["label"]: r["value"] for r in rows
+            if r["metric"] == metric and r["placement"] == placement}
 
 
 def reading(rows, machine):

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -76,21 +75,17 @@ void server_parse_args(int argc, char **argv, struct server_opts *o, const char 
 
 void server_raise_nofile(void)
 {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-        die_errno("getrlimit");
-    if (rl.rlim_cur < rl.rlim_max) {
-        rlim_t was = rl.rlim_cur;
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-            die_errno("setrlimit");
-        printf("open files: soft limit raised from %llu to the hard limit %llu\n",
-               (unsigned long long)was, (unsigned long long)rl.rlim_max);
-    }
-    if (rl.rlim_max < 4096)
-        printf("open files: the hard limit is %llu, so at most about that many connections "
-               "at once (raise it as root: ulimit -Hn 65536)\n",
-               (unsigned long long)rl.rlim_max);
+    struct nofile_limits l;
+    const char *failed = raise_nofile(&l);
+    if (failed)
+        die_errno(failed);
+    /* Notes on stderr: stdout carries the lines scripts and benches read (the port). */
+    if (l.now > l.was)
+        fprintf(stderr, "open files: soft limit raised from %llu to the hard limit %llu\n",
+                l.was, l.hard);
+    if (l.hard < 4096)
+        fprintf(stderr, "open files: the hard limit is %llu, so at most about that many "
+                        "connections at once (raise it as root: ulimit -Hn 65536)\n", l.hard);
 }
 
 void server_init(void)

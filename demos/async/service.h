@@ -73,8 +73,9 @@ void server_parse_args_rate(int argc, char **argv, struct server_opts *o, const 
  * the spare descriptor. Call once at the start of main(). */
 void server_init(void);
 
-/* Lift the soft open-file limit to the hard limit and say so; warn when the hard limit
- * would cap the number of connections low (each one is a file descriptor). */
+/* Lift the soft open-file limit to the hard limit (raise_nofile(), core.h) and say so on
+ * stderr; warn there when the hard limit would cap the number of connections low (each
+ * one is a file descriptor). */
 void server_raise_nofile(void);
 
 /* A listening TCP socket on o->bind:port (port 0: any free port), non-blocking, with

@@ -1,7 +1,7 @@
 /* test_harness.c - the pure parts of the bench harness and of lib/core.c
  *
  * median, bench_steps, the flag parsers (every refusal exits 2: checked in a forked child),
- * csv_row's rows and describe_status's words.
+ * csv_row's rows read back field by field, placed points, and describe_status's words.
  */
 #include "harness.h"
 #include "unit.h"
@@ -113,41 +113,104 @@ static void test_lists(void)
     expect_exit(a_choice, NULL, 2);
 }
 
-/* csv_row's line for one value, in `line`. */
-static void row_of(double x, double value, char *line, size_t size)
+/* Two points as the harness describes them: one of a bench without placement, and one
+ * of a placed pair. */
+static const struct csv_point spin_point = { .bench = "spin", .variant = "c-threads", .x = 2,
+                                             .x_name = "workers", .x_unit = "workers" };
+static const struct csv_point ipc_point = { .bench = "ipc", .variant = "pipe-threads/split",
+                                            .label = "pipe-threads", .placement = "split",
+                                            .x = 0.5, .x_name = "none", .x_unit = "none" };
+
+/* csv_row's line for one value of *p, in `line`. */
+static void row_of(const struct csv_point *p, const char *stat, double value, char *line,
+                   size_t size)
 {
     FILE *f = fmemopen(line, size, "w");
     CHECK(f);
-    csv_row(f, "spin", "c-threads", x, "cores_used", value, "cores");
+    csv_row(f, p, "cores_used", stat, value, "cores");
     fclose(f);
+}
+
+/* Split a line (its newline dropped) at every comma into at most max fields: how many. */
+static int fields_of(char *line, char *field[], int max)
+{
+    line[strcspn(line, "\n")] = '\0';
+    int n = 0;
+    for (char *next = line; next && n < max; n++) {
+        field[n] = next;
+        next = strchr(next, ',');
+        if (next)
+            *next++ = '\0';
+    }
+    return n;
 }
 
 static void a_row(const char *what)
 {
     char line[256];
-    row_of(1, !strcmp(what, "nan") ? NAN : INFINITY, line, sizeof line);
+    row_of(&spin_point, "median", !strcmp(what, "nan") ? NAN : INFINITY, line, sizeof line);
 }
-static void a_row_comma(const char *variant) { csv_row(stdout, "b", variant, 1, "m", 1, "u"); }
+static void a_row_comma(const char *variant)
+{
+    struct csv_point p = spin_point;
+    p.variant = variant;
+    csv_row(stdout, &p, "m", "median", 1, "u");
+}
+static void a_row_unit(const char *unit) { csv_row(stdout, &spin_point, "m", "raw", 1, unit); }
 
-static void test_csv(void)
+static void test_csv_header(void)
 {
     char line[256];
-    row_of(2, 1.98, line, sizeof line);
-    EXPECT(!strcmp(line, "spin,c-threads,2,cores_used,1.98,cores\n"));
-    row_of(1024, 1234567890, line, sizeof line);            /* counts print as integers */
-    EXPECT(!strcmp(line, "spin,c-threads,1024,cores_used,1234567890,cores\n"));
+    FILE *f = fmemopen(line, sizeof line, "w");
+    CHECK(f);
+    csv_header(f);
+    fclose(f);
+    EXPECT(!strcmp(line, CSV_HEADER "\n"));
+    char *name[16];
+    EXPECT(fields_of(line, name, 16) == 11);
+    EXPECT(!strcmp(name[0], "bench") && !strcmp(name[4], "x") && !strcmp(name[8], "stat") &&
+           !strcmp(name[9], "value") && !strcmp(name[10], "unit"));
+}
 
-    /* Ten significant digits survive the trip through text. */
+/* Every field of a row reads back as what went in; ten significant digits survive. */
+static void test_csv_round_trip(void)
+{
+    char line[256], *field[16];
+    row_of(&spin_point, "median", 1.98, line, sizeof line);
+    EXPECT(!strcmp(line, "spin,c-threads,c-threads,,2,workers,workers,cores_used,median,"
+                         "1.98,cores\n"));      /* no label: the variant; no placement: "" */
+    row_of(&spin_point, "max", 1234567890, line, sizeof line);   /* counts print as integers */
+    EXPECT(!strcmp(line, "spin,c-threads,c-threads,,2,workers,workers,cores_used,max,"
+                         "1234567890,cores\n"));
+
     const double values[] = { 1.0 / 3, 2.5e-9, 123456.789012, 9.87654321e15, -0.125 };
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
-        row_of(0.5, values[i], line, sizeof line);
-        double back = NAN;
-        EXPECT(sscanf(line, "spin,c-threads,0.5,cores_used,%lf,cores\n", &back) == 1);
+        row_of(&ipc_point, "raw", values[i], line, sizeof line);
+        EXPECT(fields_of(line, field, 16) == 11);
+        EXPECT(!strcmp(field[0], "ipc") && !strcmp(field[1], "pipe-threads/split"));
+        EXPECT(!strcmp(field[2], "pipe-threads") && !strcmp(field[3], "split"));
+        EXPECT(strtod(field[4], NULL) == 0.5);
+        EXPECT(!strcmp(field[5], "none") && !strcmp(field[6], "none"));
+        EXPECT(!strcmp(field[7], "cores_used") && !strcmp(field[8], "raw"));
+        double back = strtod(field[9], NULL);
         EXPECT(fabs(back - values[i]) <= fabs(values[i]) * 5e-10);
+        EXPECT(!strcmp(field[10], "cores"));
     }
     expect_exit(a_row, "nan", -SIGABRT);                   /* refused: a CHECK fails */
     expect_exit(a_row, "inf", -SIGABRT);
     expect_exit(a_row_comma, "a,b", -SIGABRT);
+    expect_exit(a_row_comma, "a\nb", -SIGABRT);
+    expect_exit(a_row_unit, "ns,", -SIGABRT);
+}
+
+/* A placed point carries its label and placement as fields, not only in its name. */
+static void test_placed_point(void)
+{
+    struct bench_point p = bench_placed_point("pipe-threads", 7, BENCH_SPLIT, 16);
+    EXPECT(!strcmp(p.variant, "pipe-threads/split") && !strcmp(p.label, "pipe-threads"));
+    EXPECT(p.kind == 7 && p.placement == BENCH_SPLIT && p.x == 16);
+    struct bench_point again = bench_placed_point("pipe-threads", 7, BENCH_SPLIT, 64);
+    EXPECT(again.variant == p.variant && again.label == p.label);   /* kept once */
 }
 
 /* How a real child ended, in describe_status's words. */
@@ -184,7 +247,9 @@ int main(int argc, char **argv)
     test_steps();
     test_numbers();
     test_lists();
-    test_csv();
+    test_csv_header();
+    test_csv_round_trip();
+    test_placed_point();
     test_describe_status();
     return unit_done();
 }
