@@ -69,11 +69,15 @@ def done():
     sys.exit(0)
 
 
-def interrupt_after_first_line(args, timeout=60):
+def interrupt_after_first_line(args, timeout=60, linger=10):
     """Start args in a new process group, wait for its first line of output, send SIGINT
-    to the whole group (what Ctrl-C in a terminal does), and wait for it to end. Returns
-    (returncode, stdout, processes of the group still alive afterwards)."""
+    to the whole group (what Ctrl-C in a terminal does), and wait for it to end, then at
+    most `linger` seconds for the group's processes to be gone (a child killed by its
+    parent's death is still exiting for a moment after the parent has been reaped: under
+    ASan, unmapping its shadow memory takes a while). Returns (returncode, stdout,
+    processes of the group still alive afterwards), killing those by pid."""
     import signal
+    import time
     p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          start_new_session=True)
     first = p.stdout.readline()
@@ -83,7 +87,22 @@ def interrupt_after_first_line(args, timeout=60):
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)
         rest, _ = p.communicate()
-    left = []
+    left = group_processes(p.pid)
+    until = time.monotonic() + linger
+    while left and time.monotonic() < until:
+        time.sleep(0.01)                   # polling interval, not synchronisation
+        left = group_processes(p.pid)
+    for pid in left:                       # never leave them running, even on failure
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return p.returncode, first + rest, left
+
+
+def group_processes(pgid):
+    """Pids of the live (not zombie) processes of process group `pgid`, from /proc."""
+    found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
@@ -91,14 +110,9 @@ def interrupt_after_first_line(args, timeout=60):
                     fields = f.read().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[2]) == p.pid and fields[0] != "Z":     # field 5: the group
-                left.append(int(entry))
-    for pid in left:                       # never leave them running, even on failure
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    return p.returncode, first + rest, left
+            if int(fields[2]) == pgid and fields[0] != "Z":     # field 5: the group
+                found.append(int(entry))
+    return found
 
 
 def session_processes(sid):
