@@ -284,9 +284,9 @@ static int all_zero(const unsigned char *p, size_t n)
 static int corrupt(size_t off, size_t n, const char *why, struct journal_info *info)
 {
     say(info->message, sizeof info->message,
-             "the record at byte %zu of %zu is corrupt (%s) and is not a torn last write; "
-             "refusing to replay (keep a copy, then `truncate -s %zu` keeps the %llu "
-             "records before it)", off, n, why, off, (unsigned long long)info->records);
+        "the record at byte %zu of %zu is corrupt (%s) and is not a torn last write; "
+        "refusing to replay (keep a copy, then `truncate -s %zu` keeps the %llu records "
+        "before it)", off, n, why, off, (unsigned long long)info->records);
     return -1;
 }
 
@@ -298,15 +298,16 @@ static int bad_record(const unsigned char *p, size_t n, size_t off, enum flaw fl
 {
     size_t len = n - off >= 4 ? (size_t)p[off] << 24 | (size_t)p[off + 1] << 16
                                     | (size_t)p[off + 2] << 8 | p[off + 3] : 0;
-    int torn = flaw == FLAW_SHORT_LENGTH || flaw == FLAW_PAST_END
-               || all_zero(p + off, n - off)
+    int zeros = all_zero(p + off, n - off);
+    int torn = flaw == FLAW_SHORT_LENGTH || flaw == FLAW_PAST_END || zeros
                || (flaw == FLAW_CHECKSUM && all_zero(p + off + 4 + len, n - off - 4 - len));
     if (!torn)
         return corrupt(off, n, flaw_text[flaw], info);
     info->dropped_bytes = n - off;
     say(info->message, sizeof info->message,
-             "dropped a torn last record at byte %zu (%zu bytes: %s): a write that a crash "
-             "cut short, so never acknowledged", off, n - off, flaw_text[flaw]);
+        "dropped a torn last record at byte %zu (%zu bytes: %s): a write that a crash cut "
+        "short, so never acknowledged", off, n - off,
+        zeros ? "zero bytes to the end" : flaw_text[flaw]);
     return 0;
 }
 
