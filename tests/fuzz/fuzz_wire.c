@@ -72,16 +72,34 @@ static size_t count(struct echo *e)
     return e->r.bad ? 0 : (size_t)n;
 }
 
-static void ids(struct echo *e)
+static void each(struct echo *e, void (*item)(struct echo *))
 {
     for (size_t i = 0, n = count(e); i < n && !e->r.bad; i++)
-        num(e, 8);
+        item(e);
 }
 
-static void payloads(struct echo *e)
+static void id(struct echo *e) { num(e, 8); }
+
+static void ids(struct echo *e) { each(e, id); }
+
+static void payloads(struct echo *e) { each(e, bytes); }
+
+/* TASKS' task: u64 id  u32 deliveries  bytes payload */
+static void task(struct echo *e)
 {
-    for (size_t i = 0, n = count(e); i < n && !e->r.bad; i++)
-        bytes(e);
+    num(e, 8);
+    num(e, 4);
+    bytes(e);
+}
+
+/* ENTRIES' entry: u64 id  u8 state  u32 deliveries  str consumer  bytes payload */
+static void entry(struct echo *e)
+{
+    num(e, 8);
+    num(e, 1);
+    num(e, 4);
+    text(e);
+    bytes(e);
 }
 
 static void requests(struct echo *e, int op)
@@ -108,7 +126,6 @@ static void requests(struct echo *e, int op)
 
 static void replies(struct echo *e, int op)
 {
-    size_t n;
     switch (op) {
     case WIRE_PUT_OK: ids(e); break;
     case WIRE_OK: num(e, 4); break;
@@ -121,24 +138,8 @@ static void replies(struct echo *e, int op)
             num(e, 8);
         num(e, 4);
         break;
-    case WIRE_TASKS:
-        n = count(e);
-        for (size_t i = 0; i < n && !e->r.bad; i++) {
-            num(e, 8);
-            num(e, 4);
-            bytes(e);
-        }
-        break;
-    case WIRE_ENTRIES:
-        n = count(e);
-        for (size_t i = 0; i < n && !e->r.bad; i++) {
-            num(e, 8);
-            num(e, 1);
-            num(e, 4);
-            text(e);
-            bytes(e);
-        }
-        break;
+    case WIRE_TASKS: each(e, task); break;
+    case WIRE_ENTRIES: each(e, entry); break;
     default: e->r.bad = 1;
     }
 }
