@@ -290,6 +290,7 @@ static int corrupt(size_t off, size_t n, const char *why, struct journal_info *i
     return -1;
 }
 
+/* [snippet:torn] */
 /* The record at `off` has `flaw`: a torn tail (0, dropped) or corruption (-1). A torn
  * write leaves a record cut short at the end of the file, or one whose bytes the file
  * system allocated but never wrote: zeros to the end. */
@@ -310,6 +311,7 @@ static int bad_record(const unsigned char *p, size_t n, size_t off, enum flaw fl
         zeros ? "zero bytes to the end" : flaw_text[flaw]);
     return 0;
 }
+/* [/snippet:torn] */
 
 /* Walk all records into r; 0 or -1 as journal_replay_buf(). */
 static int scan(const unsigned char *p, size_t n, struct replay *r, struct journal_info *info)
@@ -472,6 +474,7 @@ static int write_snapshot(int fd, uint64_t max_id, int (*next)(void *, struct jo
     return rc;
 }
 
+/* [snippet:rewrite] */
 /* The rewrite: PATH.tmp written and synced, renamed over PATH, the directory synced, and
  * PATH opened again for appends. A crash anywhere leaves the old file or the new one. */
 static int rewrite_file(struct journal *j, int (*next)(void *, struct journal_task *),
@@ -515,6 +518,7 @@ static int rewrite_file(struct journal *j, int (*next)(void *, struct journal_ta
     j->last_sync_ns = now_ns();
     return failed ? -1 : 0;
 }
+/* [/snippet:rewrite] */
 
 /* next() for a rewrite from a replay: its outstanding tasks in order */
 struct cursor {
@@ -614,6 +618,7 @@ void journal_delivered(struct journal *j, const char *queue, size_t queue_len, u
     rec_ref(&j->buf, JOURNAL_DELIVERED, queue, queue_len, id);
 }
 
+/* [snippet:flush] */
 int journal_flush(struct journal *j)
 {
     if (j->failed)
@@ -632,6 +637,7 @@ int journal_flush(struct journal *j)
     j->unsynced = 1;
     return j->sync == JOURNAL_SYNC_ALWAYS ? journal_sync(j) : 0;
 }
+/* [/snippet:flush] */
 
 int journal_sync_due(const struct journal *j)
 {
