@@ -5,11 +5,15 @@ Usage: python3 tests/fuzz/make_corpus.py      (rewrites the committed seeds)
 
 wire/: one valid frame of every op in wire.h's layout, plus a pipelined stream of
 several. journal/: small journals in journal.h's record format (with its CRC-32C),
-one of them with a torn last record. Seeds only need to be valid enough for libFuzzer to
+one of them with a torn last record, written with tests/journalfmt.py. Seeds only need to be valid enough for libFuzzer to
 reach deep into the parsers; the mutations do the rest.
 """
 import os
 import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from journalfmt import ACK, DEAD, DELIVERED, MAX_ID, crc32c, put, record, ref  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OPS = dict(CHALLENGE=1, HELLO=2, WELCOME=3, PUT=10, GET=11, ACK=12, NACK=13, RENEW=14,
@@ -56,36 +60,12 @@ def wire_seeds():
     return seeds
 
 
-def crc32c(data):
-    """CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), as journal.c computes it."""
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
-
-
-def record(kind, ident, fields=b""):
-    body = u8(kind) + u64(ident) + fields
-    head = u32(len(body) + 4) + body
-    return head + u32(crc32c(head))
-
-
-def put(ident, queue, payload, deliveries=0):
-    return record(1, ident, text(queue) + u32(deliveries) + blob(payload))
-
-
-def ref(kind, ident, queue):            # ACK 2, DEAD 3, DELIVERED 4
-    return record(kind, ident, text(queue))
-
-
 def journal_seeds():
     life = (put(1, b"tasks", b"TASKID 1 0") + put(2, b"tasks", b"TASKID 2 5")
-            + ref(4, 1, b"tasks") + ref(2, 1, b"tasks") + put(3, b"jobs", b"")
-            + ref(4, 3, b"jobs") + ref(3, 3, b"jobs") + ref(2, 9, b"tasks"))
-    compacted = record(5, 40) + put(7, b"tasks", b"TASKID 7 0", 2) + put(9, b"q", b"p", 5) \
-        + ref(3, 9, b"q")
+            + ref(DELIVERED, 1, b"tasks") + ref(ACK, 1, b"tasks") + put(3, b"jobs", b"")
+            + ref(DELIVERED, 3, b"jobs") + ref(DEAD, 3, b"jobs") + ref(ACK, 9, b"tasks"))
+    compacted = record(MAX_ID, 40) + put(7, b"tasks", b"TASKID 7 0", 2) \
+        + put(9, b"q", b"p", 5) + ref(DEAD, 9, b"q")
     return {
         "empty": b"",
         "life": life,
