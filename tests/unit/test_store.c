@@ -22,17 +22,23 @@ static int payload_is(const struct store_task *t, const char *s)
     return t->len == strlen(s) && memcmp(t->payload, s, t->len) == 0;
 }
 
+/* A store with consumers a and (unless NULL) b registered. */
 static struct store *fresh(uint32_t max_deliveries, size_t max_queue,
-                           const struct store_hooks *h)
+                           const struct store_hooks *h, struct store_consumer *a,
+                           struct store_consumer *b)
 {
-    return store_new((struct store_limits){ max_deliveries, max_queue }, h);
+    struct store *st = store_new((struct store_limits){ max_deliveries, max_queue }, h);
+    if (a)
+        store_consumer_init(st, a, "a", NULL);
+    if (b)
+        store_consumer_init(st, b, "b", NULL);
+    return st;
 }
 
 static void test_put_get_ack_fifo(void)
 {
-    struct store *st = fresh(5, 100, NULL);
     struct store_consumer c;
-    store_consumer_init(st, &c, "c", NULL);
+    struct store *st = fresh(5, 100, NULL, &c, NULL);
     struct store_item it[3] = { item("a"), item("bb"), item("ccc") };
     uint64_t ids[3], more[1];
     EXPECT(store_put(st, Q("q"), it, 3, 0, ids) == STORE_OK);
@@ -59,9 +65,8 @@ static void test_put_get_ack_fifo(void)
 /* The byte budget stops a batch early, but one task always goes. */
 static void test_budget(void)
 {
-    struct store *st = fresh(5, 100, NULL);
     struct store_consumer c;
-    store_consumer_init(st, &c, "c", NULL);
+    struct store *st = fresh(5, 100, NULL, &c, NULL);
     struct store_item it[3] = { item("12345"), item("12345"), item("12345") };
     uint64_t ids[3];
     store_put(st, Q("q"), it, 3, 0, ids);
@@ -75,10 +80,8 @@ static void test_budget(void)
 /* nack: back at the front with deliveries + 1; another consumer cannot settle it. */
 static void test_nack_and_holder(void)
 {
-    struct store *st = fresh(5, 100, NULL);
     struct store_consumer a, b;
-    store_consumer_init(st, &a, "a", NULL);
-    store_consumer_init(st, &b, "b", NULL);
+    struct store *st = fresh(5, 100, NULL, &a, &b);
     struct store_item it[3] = { item("x"), item("y"), item("z") };
     uint64_t ids[3];
     store_put(st, Q("q"), it, 3, 0, ids);
@@ -103,9 +106,8 @@ static void test_nack_and_holder(void)
 /* Leases expire at their deadline, not before; renew moves the deadline. */
 static void test_expiry_and_renew(void)
 {
-    struct store *st = fresh(5, 100, NULL);
     struct store_consumer c;
-    store_consumer_init(st, &c, "c", NULL);
+    struct store *st = fresh(5, 100, NULL, &c, NULL);
     struct store_item it[2] = { item("x"), item("y") };
     uint64_t ids[2];
     store_put(st, Q("q"), it, 2, 0, ids);
@@ -131,10 +133,8 @@ static void test_expiry_and_renew(void)
 /* A consumer that goes: its tasks come back in the order it got them, ahead of the rest. */
 static void test_consumer_gone(void)
 {
-    struct store *st = fresh(5, 100, NULL);
     struct store_consumer a, b;
-    store_consumer_init(st, &a, "a", NULL);
-    store_consumer_init(st, &b, "b", NULL);
+    struct store *st = fresh(5, 100, NULL, &a, &b);
     struct store_item it[5] = { item("1"), item("2"), item("3"), item("4"), item("5") };
     uint64_t ids[5];
     store_put(st, Q("q"), it, 5, 0, ids);
@@ -178,9 +178,8 @@ static int record(void *arg, const struct store_task *t, int state,
 static void test_dead_letter(void)
 {
     struct store_hooks h = { .dead = on_dead };
-    struct store *st = fresh(3, 100, &h);
     struct store_consumer c;
-    store_consumer_init(st, &c, "c", NULL);
+    struct store *st = fresh(3, 100, &h, &c, NULL);
     struct store_item it[2] = { item("poison"), item("fine") };
     uint64_t ids[2];
     store_put(st, Q("q"), it, 2, 0, ids);
@@ -211,9 +210,8 @@ static void test_dead_letter(void)
 /* max-queue counts ready and leased; a refused batch takes nothing. FINISH likewise. */
 static void test_full_and_finish(void)
 {
-    struct store *st = fresh(5, 3, NULL);
     struct store_consumer c;
-    store_consumer_init(st, &c, "c", NULL);
+    struct store *st = fresh(5, 3, NULL, &c, NULL);
     struct store_item it[4] = { item("a"), item("b"), item("c"), item("d") };
     uint64_t ids[4], rid[2];
     EXPECT(store_put(st, Q("q"), it, 4, 0, ids) == STORE_FULL);
@@ -257,10 +255,8 @@ static int on_put(void *ctx, const char *q, size_t qlen, uint64_t first, const s
 static void test_waiters_and_hooks(void)
 {
     struct store_hooks h = { .deliver = on_deliver, .put = on_put };
-    struct store *st = fresh(5, 100, &h);
     struct store_consumer a, b;
-    store_consumer_init(st, &a, "a", NULL);
-    store_consumer_init(st, &b, "b", NULL);
+    struct store *st = fresh(5, 100, &h, &a, &b);
     store_wait(st, &a, Q("q"), 1, 1 << 20, 100);
     store_wait(st, &b, Q("q"), 1, 1 << 20, 100);
     struct store_item it[3] = { item("1"), item("2"), item("3") };
@@ -286,7 +282,8 @@ static void test_waiters_and_hooks(void)
 /* Replay: restored tasks keep their ids and deliveries, new ids go on above them. */
 static void test_restore_forget(void)
 {
-    struct store *st = fresh(5, 100, NULL);
+    struct store_consumer c;
+    struct store *st = fresh(5, 100, NULL, NULL, NULL);
     EXPECT(store_restore(st, Q("q"), 7, "seven", 5, 2) == 0);
     EXPECT(store_restore(st, Q("q"), 3, "three", 5, 0) == 0);
     EXPECT(store_restore(st, Q("q"), 7, "again", 5, 0) == -1);
@@ -294,7 +291,6 @@ static void test_restore_forget(void)
     struct store_item it = item("new");
     uint64_t id;
     EXPECT(store_put(st, Q("q"), &it, 1, 0, &id) == STORE_OK && id == 8);
-    struct store_consumer c;
     store_consumer_init(st, &c, "c", NULL);
     struct store_task *out[4];
     EXPECT(store_get(st, &c, Q("q"), 4, 1 << 20, 0, 10, out) == 2);
@@ -310,10 +306,9 @@ static void test_restore_forget(void)
 static void test_conservation(void)
 {
     enum { N = 200000 };
-    struct store *st = fresh(1000, N, NULL);
     struct store_consumer c[3];
-    for (int i = 0; i < 3; i++)
-        store_consumer_init(st, &c[i], "c", NULL);
+    struct store *st = fresh(1000, N, NULL, &c[0], &c[1]);
+    store_consumer_init(st, &c[2], "c", NULL);
     static struct store_item it[1000];
     static uint64_t ids[1000];
     for (int i = 0; i < 1000; i++)
