@@ -18,9 +18,9 @@
  *           connection, and everyone else carries on.
  * Python:   seeds 000 and 003 (docs/seeds.md): BaseManager.register('get_task_queue') with
  *           address=('', 5000) and an authkey; docs/distributed/broker.md says what changes.
- * Binding:  the default is 127.0.0.1, and --listen must name an address. The seeds bind
- *           ('', port): every interface, so the first `python3 master.py` on a laptop in a
- *           café offers its queues to the whole network. With a BaseManager that is worse
+ * Binding:  the default is 127.0.0.1, and --listen must name an address. Seed 000 binds
+ *           ('', 5000): every interface, so the first `python3 master.py` on a laptop in a
+ *           café offers its queues to the whole network (its authkey is b'abc'). With a BaseManager that is worse
  *           than it sounds: what it exchanges is pickles, and unpickling runs code, so
  *           anyone who learns (or guesses) the authkey runs programs as you; and before
  *           Python 3.12 its challenge was HMAC-MD5. Here the key only opens the door and
@@ -246,6 +246,7 @@ static void on_hello_timeout(uv_timer_t *t)
     update_reading(c);
 }
 
+/* [snippet:hello] */
 /* HELLO nonce[32] name mac[32]: check the client's MAC, answer with ours. */
 static void hello(struct conn *c, struct wire_reader *r)
 {
@@ -277,6 +278,7 @@ static void hello(struct conn *c, struct wire_reader *r)
     if (c->b->o.verbose)
         conn_log(c, "\"%s\" authenticated", c->name);
 }
+/* [/snippet:hello] */
 
 /* ---- requests ------------------------------------------------------------------------- */
 
@@ -372,6 +374,7 @@ static void on_wait_over(uv_timer_t *t)
     process(c);
 }
 
+/* [snippet:get] */
 /* GET queue max wait_ms lease_ms. The reply must fit in one frame: the store stops before
  * the payloads pass the budget (the 16 bytes of id, deliveries and length per task aside). */
 static int op_get(struct conn *c, struct wire_reader *r)
@@ -402,6 +405,7 @@ static int op_get(struct conn *c, struct wire_reader *r)
     uv_timer_start(&c->timer, on_wait_over, wait_ms, 0);
     return 0;
 }
+/* [/snippet:get] */
 
 static void on_resume(uv_timer_t *t) { process(t->data); }
 

@@ -381,6 +381,7 @@ static void wake_waiters(struct store *st, struct store_queue *q, uint64_t now)
     }
 }
 
+/* [snippet:give_back] */
 /* A leased task comes back (nack, expired lease, gone consumer): to the front of its
  * queue, or to the dead queue once it has had its deliveries. `front` is where it goes:
  * after that link, so that tasks returned together keep their order. Returns the link it
@@ -407,6 +408,7 @@ static struct store_link *give_back(struct store *st, struct store_task *t,
     q->redelivered++;
     return &t->qlink;
 }
+/* [/snippet:give_back] */
 
 /* Wake the waiters of q and of its dead queue after tasks came back. */
 static void after_return(struct store *st, struct store_queue *q, uint64_t now)
