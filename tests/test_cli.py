@@ -35,6 +35,10 @@ BAD_VALUES = {
     "server_fork": ["--header-timeout", "-1"],
     "server_prefork": ["--workers", "5000"],
     "broker": ["--max-deliveries", "0"],
+    "master": ["--tasks", "0"],
+    "worker": ["--prefetch", "5000"],
+    "producer": ["--size", "0"],
+    "consumer": ["--wait-ms", "soon"],
 }
 
 # For each program, one whole-number flag; decimal flags (seconds) and list flags where it
@@ -47,6 +51,8 @@ WHOLE = {
     "loop": "--ms", "server_uv": "--port", "server_uv_multi": "--workers",
     "server_threads": "--header-timeout", "server_pool": "--workers",
     "server_fork": "--header-timeout", "server_prefork": "--workers", "broker": "--lease-ms",
+    "master": "--tasks", "worker": "--exit-when-idle", "producer": "--count",
+    "consumer": "--max",
     "bench_create": "--iterations", "bench_ctxswitch": "--rounds", "bench_ipc": "--blocks",
     "bench_race": "--trials", "bench_server": "--connections",
     "bench_server_io": "--connections", "bench_server_mem": "--connections",

@@ -91,22 +91,27 @@ static uint64_t next_random(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-/* Put tasks [*next, *next + PUT_BATCH) in one request. Returns 0, or TASKQ_FULL when the
- * queue is at its limit (the broker took none of them; we try again later). */
-static int put_batch(struct taskq *q, const uint16_t *number, long *next)
+/* Put the next tasks, at most *batch of them, in one request. Returns 0, or TASKQ_FULL
+ * when the queue had no room for them all (the broker took none: a batch is all or
+ * nothing); then the next try is half the size, since a batch bigger than the room left
+ * would never fit, and each success doubles it again up to PUT_BATCH. */
+static int put_batch(struct taskq *q, const uint16_t *number, long *next, size_t *batch)
 {
     static char text[PUT_BATCH][48];
     struct taskq_item items[PUT_BATCH];
     size_t n = 0;
-    for (long id = *next; id < ntasks && n < PUT_BATCH; id++, n++) {
+    for (long id = *next; id < ntasks && n < *batch; id++, n++) {
         int len = snprintf(text[n], sizeof text[n], "%ld %u %ld", id, number[id], work_ms);
         items[n] = (struct taskq_item){ .data = text[n], .len = (size_t)len };
     }
     int rc = taskq_put(q, queue, items, n);
     if (rc == -1)
         client_lost(q);
-    if (rc == 0)
+    if (rc == 0) {
         *next += (long)n;
+        *batch = *batch * 2 < PUT_BATCH ? *batch * 2 : PUT_BATCH;
+    } else if (rc == TASKQ_FULL && *batch > 1)
+        *batch /= 2;
     return rc;
 }
 
@@ -155,9 +160,10 @@ static void run(struct taskq *q, struct tally *t)
 {
     struct taskq_batch batch = { 0 };
     long next = 0;
+    size_t per_put = PUT_BATCH;
     int said_full = 0, said_waiting = 0;
     while (t->results < ntasks) {
-        int full = next < ntasks && put_batch(q, t->number, &next) == TASKQ_FULL;
+        int full = next < ntasks && put_batch(q, t->number, &next, &per_put) == TASKQ_FULL;
         if (full && !said_full++)
             fprintf(stderr, "master: queue %s is full; putting the rest as workers take "
                     "tasks\n", queue);

@@ -65,10 +65,10 @@ static void parse_flags(int argc, char **argv)
 }
 
 /* [snippet:put] */
-/* Put items [first, first + n) as one batch, waiting while the queue is full. */
-static void put_batch(struct taskq *q, long first, size_t n, char *mem, size_t stride)
+/* Put items [first, first + n) as one batch. Returns 0, or TASKQ_FULL when the queue had
+ * no room for all of them (the broker then took none: a batch is all or nothing). */
+static int put_batch(struct taskq *q, long first, size_t n, char *mem, size_t stride)
 {
-    static int said_full;
     struct taskq_item items[PUT_BATCH];
     for (size_t i = 0; i < n; i++) {
         char *text = mem + i * stride;
@@ -79,14 +79,10 @@ static void put_batch(struct taskq *q, long first, size_t n, char *mem, size_t s
         }
         items[i] = (struct taskq_item){ .data = text, .len = (size_t)len };
     }
-    int rc;
-    while ((rc = taskq_put(q, queue, items, n)) == TASKQ_FULL) {
-        if (!said_full++)
-            fprintf(stderr, "%s: queue %s is full; waiting for consumers\n", cli.name, queue);
-        sleep_ns(FULL_WAIT_MS * 1000000);
-    }
+    int rc = taskq_put(q, queue, items, n);
     if (rc == -1)
         client_lost(q);
+    return rc;
 }
 /* [/snippet:put] */
 
@@ -100,12 +96,24 @@ int main(int argc, char **argv)
     /* Room for one batch: each item's text, name + ':' + number, or --size bytes. */
     size_t stride = strlen(cli.name) + 24 + (size_t)size;
     char *mem = xmalloc(PUT_BATCH * stride);
-    size_t per_put = PUT_BATCH;
-    while (per_put > 1 && per_put * (stride + 4) > WIRE_MAX_FRAME / 2)
-        per_put /= 2;                            /* big items: fewer a frame */
-    for (long i = 0; i < count; i += (long)per_put) {
+    size_t most = PUT_BATCH;
+    while (most > 1 && most * (stride + 4) > WIRE_MAX_FRAME / 2)
+        most /= 2;                               /* big items: fewer a frame */
+    /* A full queue (the broker's --max-queue) answers FULL: wait for consumers, and try
+     * smaller batches, since a batch bigger than the room left would never fit. */
+    size_t per_put = most;
+    int said_full = 0;
+    for (long i = 0; i < count;) {
         size_t n = count - i < (long)per_put ? (size_t)(count - i) : per_put;
-        put_batch(q, i, n, mem, stride);
+        if (put_batch(q, i, n, mem, stride) == 0) {
+            i += (long)n;
+            per_put = per_put * 2 < most ? per_put * 2 : most;
+            continue;
+        }
+        if (!said_full++)
+            fprintf(stderr, "%s: queue %s is full; waiting for consumers\n", cli.name, queue);
+        per_put = per_put > 1 ? per_put / 2 : 1;
+        sleep_ns(FULL_WAIT_MS * 1000000);
     }
     printf("put %ld items\n", count);
     free(mem);
