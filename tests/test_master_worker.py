@@ -3,7 +3,8 @@ sum with every task counted once; SIGKILL to 2 of 4 workers in the middle of a r
 the master has printed results, read from its output) still gives every result exactly once;
 SIGTERM ends a worker with exit 0, --exit-when-idle too; a worker whose broker is SIGKILLed
 exits 1 with a message, and so does one facing a fake broker that closes mid-frame, announces
-an oversized frame or says nothing at all; a poison task is nacked --max-deliveries times and
+an oversized frame or says nothing at all; a lease shorter than the work makes duplicate
+results, which the master counts and ignores; a poison task is nacked --max-deliveries times and
 lands in tasks.dead; wrong, loose and missing keys are refused with exit 1.
 
 Every wait is bounded (T seconds, a hang guard); none is a sleep."""
@@ -15,8 +16,9 @@ import subprocess
 import tempfile
 import threading
 from testlib import check, done, program, run
-from taskqwire import (DEAD, T, Client, frame, start_broker, stop_broker, wait_until,
-                       CHALLENGE)
+from distlib import client_args, finish, start
+from taskqwire import (CHALLENGE, DEAD, T, Client, frame, read_key, start_broker,
+                       stop_broker, wait_until)
 
 TASK_LINE = re.compile(r"^task (\d+): (\d+) \* (\d+) = (\d+) \(by (\S+)\)$")
 DONE_LINE = re.compile(r"^done: (\d+) results, (\d+) duplicates ignored, "
@@ -37,26 +39,8 @@ def expected_sum(n, seed=1):
     return total
 
 
-def client_args(port, key_file):
-    return ["--backend", f"tcp://127.0.0.1:{port}", "--key", key_file]
-
-
 def start_worker(port, key_file, *extra):
-    return subprocess.Popen([program("worker")] + client_args(port, key_file) + list(extra),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def finish(p, sig=None):
-    """Signal p (if sig), wait at most T; (returncode, stdout, stderr)."""
-    if sig is not None and p.poll() is None:
-        p.send_signal(sig)
-    try:
-        out, err = p.communicate(timeout=T)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, err = p.communicate()
-        err += "\n(killed: no exit within the timeout)"
-    return p.returncode, out, err
+    return start("worker", port, key_file, *extra)
 
 
 def check_master(what, rc, out, n):
@@ -81,7 +65,8 @@ def check_master(what, rc, out, n):
 
 def four_workers(port, key_file):
     workers = [start_worker(port, key_file, "--prefetch", "8") for _ in range(4)]
-    r = run([program("master")] + client_args(port, key_file) + ["--tasks", "1000"], timeout=T * 3)
+    r = run([program("master")] + client_args(port, key_file, "--tasks", "1000"),
+            timeout=T * 3)
     check_master("1000 tasks, 4 workers", r.returncode, r.stdout, 1000)
     for w in workers:
         rc, _, err = finish(w, signal.SIGTERM)
@@ -122,12 +107,33 @@ def kill_two_of_four(port, key_file):
     st = c.stats("tasks2")
     check(st["ready"] == 0 and st["leased"] == 0, "no task of the run is left in the broker",
           str(st))
+    print(f"     ({st['redelivered']} tasks redelivered after the kills)")
+    st = c.stats("results2")
+    check(st["put"] == 1000 + dups + st["ready"] and st["leased"] == 0,
+          "every result is counted once, as a duplicate, or still queued (came after the end)",
+          f"{st}, {dups} duplicates")
     c.close()
 
 
-def read_key(path):
-    with open(path) as f:
-        return bytes.fromhex(f.read().strip())
+def slow_worker(port, key_file):
+    """A lease shorter than the work: every task comes back while the worker still runs it,
+    the worker's late FINISH still puts its result, and the master gets duplicates. Exactly
+    once at the master, and every result the broker took is accounted for: counted once or
+    counted as a duplicate, or still queued because it came after the master ended.
+    (The workers are stopped before the broker is asked.)"""
+    w = start_worker(port, key_file, "--lease-ms", "50", "--queue", "slow", "--results",
+                     "slow.results")
+    r = run([program("master")] + client_args(port, key_file, "--tasks", "4", "--work-ms",
+            "100", "--queue", "slow", "--results", "slow.results"), timeout=T * 3)
+    dups = check_master("lease 50 ms, work 100 ms", r.returncode, r.stdout, 4)
+    finish(w, signal.SIGTERM)
+    c = Client(port, read_key(key_file))
+    st = c.stats("slow.results")
+    check(st["put"] == 4 + dups + st["ready"] and st["leased"] == 0,
+          "every result is counted once, as a duplicate, or still queued (came after the end)",
+          f"{st}, {dups} duplicates")
+    print(f"     ({dups} duplicates ignored)")
+    c.close()
 
 
 def idle_and_poison(port, key_file):
@@ -217,6 +223,7 @@ with tempfile.TemporaryDirectory() as tmp:
     try:
         four_workers(port, key_file)
         kill_two_of_four(port, key_file)
+        slow_worker(port, key_file)
         idle_and_poison(port, key_file)
         keys(tmp, port, key_file)
     finally:

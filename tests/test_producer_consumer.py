@@ -9,33 +9,12 @@ import collections
 import os
 import re
 import signal
-import subprocess
 import tempfile
 from testlib import check, done, program, run
-from taskqwire import T, Client, read_key, start_broker, stop_broker, wait_until
+from distlib import client_args, finish, start
+from taskqwire import T, Client, start_broker, stop_broker, wait_until
 
 GOT = re.compile(r"^(\S+) got (\S+)$")
-
-
-def args(port, key_file, *extra):
-    return ["--backend", f"tcp://127.0.0.1:{port}", "--key", key_file] + list(extra)
-
-
-def start(name, port, key_file, *extra):
-    return subprocess.Popen([program(name)] + args(port, key_file, *extra),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def finish(p, sig=None):
-    if sig is not None and p.poll() is None:
-        p.send_signal(sig)
-    try:
-        out, err = p.communicate(timeout=T)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, err = p.communicate()
-        err += "\n(killed: no exit within the timeout)"
-    return p.returncode, out, err
 
 
 def items_of(outs):
@@ -79,7 +58,7 @@ def concurrent(port, key_file, c):
 
 
 def idle_pair(port, key_file):
-    r = run([program("producer")] + args(port, key_file, "--name", "q", "--count", "1000",
+    r = run([program("producer")] + client_args(port, key_file, "--name", "q", "--count", "1000",
                                           "--size", "100"), timeout=T)
     check(r.returncode == 0, "producer --size 100 puts 1000", r.stderr)
     consumers = [start("consumer", port, key_file, "--name", f"i{i}", "--wait-ms", "300",
@@ -94,7 +73,7 @@ def idle_pair(port, key_file):
 
 
 def empty_and_max(port, key_file, c):
-    r = run([program("consumer")] + args(port, key_file, "--queue", "empty", "--wait-ms", "100",
+    r = run([program("consumer")] + client_args(port, key_file, "--queue", "empty", "--wait-ms", "100",
                                           "--exit-when-idle"), timeout=T)
     check(r.returncode == 0 and r.stdout == "nothing within 100 ms\nconsumed 0 items\n",
           "an empty queue: 'nothing within 100 ms', exit 0", f"exit {r.returncode}: {r.stdout}")
@@ -103,9 +82,9 @@ def empty_and_max(port, key_file, c):
     rc, out, err = finish(p, signal.SIGINT)
     check(seen == ["nothing within 50 ms\n"] * 3 and rc == 0 and err == "",
           "empty again and again: no crash; SIGINT ends it 0", f"{seen} exit {rc}: {err}")
-    run([program("producer")] + args(port, key_file, "--queue", "some", "--count", "10"),
+    run([program("producer")] + client_args(port, key_file, "--queue", "some", "--count", "10"),
         timeout=T)
-    r = run([program("consumer")] + args(port, key_file, "--queue", "some", "--max", "3"),
+    r = run([program("consumer")] + client_args(port, key_file, "--queue", "some", "--max", "3"),
             timeout=T)
     got, counted = items_of([r.stdout])
     check(r.returncode == 0 and len(got) == 3 and counted == [True],

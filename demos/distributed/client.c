@@ -22,11 +22,12 @@ void client_defaults(struct client *c)
     snprintf(c->name, sizeof c->name, "%s@%s:%d", prog_name, host, (int)getpid());
 }
 
-void client_flag(struct client *c, int opt, const char *arg, const char *usage_text)
+static void client_flag(struct client *c, int opt, const char *arg, const char *usage_text)
 {
     switch (opt) {
     case CLIENT_OPT_BACKEND: c->backend = arg; break;
     case CLIENT_OPT_KEY: c->key = arg; break;
+    case CLIENT_OPT_QUEUE: c->queue = arg; break;
     case CLIENT_OPT_NAME:
         if (arg[0] == '\0' || strlen(arg) > WIRE_MAX_NAME)
             usage_error("--name: '%.40s' must have 1 to %d bytes", arg, WIRE_MAX_NAME);
@@ -35,6 +36,17 @@ void client_flag(struct client *c, int opt, const char *arg, const char *usage_t
     case 'h': usage_exit(usage_text);
     default: usage_try_help();          /* getopt has said what was wrong */
     }
+}
+
+void client_parse(struct client *c, int argc, char **argv, const struct option *opts,
+                  int (*own)(int opt, const char *arg), const char *usage_text)
+{
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1)
+        if (!own(opt, optarg))
+            client_flag(c, opt, optarg, usage_text);
+    if (optind < argc)
+        usage_error("unexpected argument '%s'", argv[optind]);
 }
 
 struct taskq *client_open(const struct client *c)

@@ -2,11 +2,12 @@
  *            opening the queue, and stopping on Ctrl-C
  *
  * Flags:   --backend URL (default tcp://127.0.0.1:7070; redis://HOST:PORT for Redis),
- *          --key FILE (default ./taskq.key; the broker's shared key, auth.h) and --name NAME
+ *          --key FILE (default ./taskq.key; the broker's shared key, auth.h), --queue Q (the
+ *          queue it works on; the program says what it is for) and --name NAME
  *          (default "prog@host:pid": unique, so the broker's logs and lease tables say who
- *          holds a task). A program lists CLIENT_OPTIONS in its getopt_long() table and
- *          hands every option it does not know itself to client_flag(), which also answers
- *          --help and rejects unknown flags (exit 2).
+ *          holds a task). A program lists CLIENT_OPTIONS in its getopt_long() table, and
+ *          client_parse() runs getopt_long(): the program's own function takes its own
+ *          flags, client_parse() the shared ones, --help (exit 0) and mistakes (exit 2).
  * Opening: client_open() connects and authenticates, or says why not on stderr
  *          ("worker: 127.0.0.1:7070: broker refused the key") and exits 1.
  * Losing:  client_lost() reports a failed call (taskq_error) and exits 1: a program whose
@@ -18,18 +19,20 @@
 #ifndef CLIENT_H
 #define CLIENT_H
 
+#include <getopt.h>
 #include <signal.h>
 #include <stdnoreturn.h>
 
 #include "taskq.h"
 #include "wire.h"
 
-enum { CLIENT_OPT_BACKEND = 1000, CLIENT_OPT_KEY, CLIENT_OPT_NAME };
+enum { CLIENT_OPT_BACKEND = 1000, CLIENT_OPT_KEY, CLIENT_OPT_NAME, CLIENT_OPT_QUEUE };
 
 #define CLIENT_OPTIONS                                              \
     { "backend", required_argument, NULL, CLIENT_OPT_BACKEND },     \
     { "key", required_argument, NULL, CLIENT_OPT_KEY },             \
     { "name", required_argument, NULL, CLIENT_OPT_NAME },           \
+    { "queue", required_argument, NULL, CLIENT_OPT_QUEUE },         \
     { "help", no_argument, NULL, 'h' }
 
 /* The --help lines for the shared flags. */
@@ -44,14 +47,18 @@ struct client {
     const char *backend;
     const char *key;
     char name[WIRE_MAX_NAME + 1];
+    const char *queue;           /* --queue: each program sets its default before parsing */
 };
 
 /* Fill in the defaults; call after prog_init(). */
 void client_defaults(struct client *c);
 
-/* Handle one option getopt_long() returned that the program does not know itself:
- * the shared flags, --help (prints usage_text, exit 0), anything else (exit 2). */
-void client_flag(struct client *c, int opt, const char *arg, const char *usage_text);
+/* Parse argv with getopt_long() and `opts` (which ends with CLIENT_OPTIONS and a zero
+ * entry). own(opt, arg) handles the program's own flags and returns 1, or 0 for an option
+ * it does not know; those are the shared flags, --help (prints usage_text, exit 0) or a
+ * mistake (exit 2). A leftover argument is a mistake too. */
+void client_parse(struct client *c, int argc, char **argv, const struct option *opts,
+                  int (*own)(int opt, const char *arg), const char *usage_text);
 
 /* Connect to c->backend as c->name, or exit 1 saying why. */
 struct taskq *client_open(const struct client *c);

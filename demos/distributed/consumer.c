@@ -11,14 +11,13 @@
  *           consumer --max 3 (takes three items, acks them, exits)
  *           kill -9 a consumer holding items (--wait-ms 60000 and a slow terminal): the
  *           broker gives its unacked items to the other consumer
- * Python:   seeds/003's Consumer.py: `if not pq.empty(): n = pq.get(timeout=1)`; with two
- *           consumers both can see one item, one takes it, and the other's get raises
+ * Python:   docs/seeds.md#seed-003, its consumer: `if not pq.empty(): n = pq.get(timeout=1)`; two
+ *           consumers can both see one item, one takes it, and the other's get raises
  *           queue.Empty, which nothing catches: that consumer dies.
  * See also: docs/distributed/producer_consumer.md, demos/distributed/producer.c
  */
 #include "core.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,38 +41,33 @@ static const char usage_text[] =
 #define GET_MAX 32               /* items taken (and acked) in one request */
 
 static struct client cli;
-static const char *queue = "items";
 static long wait_ms = 1000, max_items, exit_when_idle;
 
-static void parse_flags(int argc, char **argv)
+static const struct option opts[] = {
+    { "wait-ms", required_argument, NULL, 'w' },
+    { "max", required_argument, NULL, 'm' },
+    { "exit-when-idle", no_argument, NULL, 'i' },
+    CLIENT_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
+/* This program's own flags (client_parse() does the shared ones). */
+static int own_flag(int opt, const char *arg)
 {
-    static const struct option opts[] = {
-        { "queue", required_argument, NULL, 'q' },
-        { "wait-ms", required_argument, NULL, 'w' },
-        { "max", required_argument, NULL, 'm' },
-        { "exit-when-idle", no_argument, NULL, 'i' },
-        CLIENT_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'q': queue = optarg; break;
-        case 'w': wait_ms = parse_long("--wait-ms", optarg, 0, 3600000); break;
-        case 'm': max_items = parse_long("--max", optarg, 1, LONG_MAX); break;
-        case 'i': exit_when_idle = 1; break;
-        default: client_flag(&cli, c, optarg, usage_text);
-        }
+    switch (opt) {
+    case 'w': wait_ms = parse_long("--wait-ms", arg, 0, 3600000); return 1;
+    case 'm': max_items = parse_long("--max", arg, 1, LONG_MAX); return 1;
+    case 'i': exit_when_idle = 1; return 1;
     }
-    if (optind < argc)
-        usage_error("unexpected argument '%s'", argv[optind]);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
     prog_init(argv[0]);
     client_defaults(&cli);
-    parse_flags(argc, argv);
+    cli.queue = "items";
+    client_parse(&cli, argc, argv, opts, own_flag, usage_text);
     struct taskq *q = client_open(&cli);
     client_catch_stops();
 
@@ -85,7 +79,7 @@ int main(int argc, char **argv)
         size_t want = GET_MAX;
         if (max_items && (size_t)(max_items - consumed) < want)
             want = (size_t)(max_items - consumed);
-        int n = taskq_get(q, queue, want, (int)wait_ms, 0, &batch);
+        int n = taskq_get(q, cli.queue, want, (int)wait_ms, 0, &batch);
         if (n == -1)
             client_lost(q);
         if (n == 0) {                   /* an answer like any other: nothing came */
@@ -99,7 +93,7 @@ int main(int argc, char **argv)
             printf("%s got %.*s\n", cli.name, (int)batch.tasks[i].len,
                    (const char *)batch.tasks[i].data);
         fflush(stdout);                 /* printed before acked: at least once */
-        if (taskq_ack(q, queue, batch.tasks, (size_t)n) == -1)
+        if (taskq_ack(q, cli.queue, batch.tasks, (size_t)n) == -1)
             client_lost(q);
         consumed += n;
     }

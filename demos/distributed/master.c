@@ -14,14 +14,13 @@
  * Try:      master --tasks 100000 --quiet with 1, 2 and 4 workers, at --prefetch 1 and 64
  *           master --tasks 1000 --work-ms 5 with 4 workers, and kill -9 two of them
  *           master with no broker running (exit 1: "connect: Connection refused")
- * Python:   seeds/000's task_master.py: a BaseManager serving a task and a result queue;
- *           nothing acks a task, so one taken by a worker that dies is lost, and the master's
- *           result.get(timeout=10) then ends the run in an exception.
+ * Python:   docs/seeds.md#seed-000, the master of "distributed processes": a BaseManager
+ *           serving a task and a result queue; nothing acks a task, so one taken by a worker
+ *           that dies is lost, and the master's result.get(timeout=10) ends in an exception.
  * See also: docs/distributed/master_worker.md, demos/distributed/worker.c
  */
 #include "core.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -49,36 +48,31 @@ static const char usage_text[] =
 #define WAIT_MS 1000
 
 static struct client cli;
-static const char *queue = "tasks", *results_queue = "results";
+static const char *results_queue = "results";
 static long ntasks = 10, work_ms, quiet;
 static unsigned long long seed = 1;
 
-static void parse_flags(int argc, char **argv)
+static const struct option opts[] = {
+    { "tasks", required_argument, NULL, 't' },
+    { "work-ms", required_argument, NULL, 'w' },
+    { "results", required_argument, NULL, 'r' },
+    { "seed", required_argument, NULL, 's' },
+    { "quiet", no_argument, NULL, 'Q' },
+    CLIENT_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
+/* This program's own flags (client_parse() does the shared ones). */
+static int own_flag(int opt, const char *arg)
 {
-    static const struct option opts[] = {
-        { "tasks", required_argument, NULL, 't' },
-        { "work-ms", required_argument, NULL, 'w' },
-        { "queue", required_argument, NULL, 'q' },
-        { "results", required_argument, NULL, 'r' },
-        { "seed", required_argument, NULL, 's' },
-        { "quiet", no_argument, NULL, 'Q' },
-        CLIENT_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 't': ntasks = parse_long("--tasks", optarg, 1, 10000000); break;
-        case 'w': work_ms = parse_long("--work-ms", optarg, 0, 60000); break;
-        case 'q': queue = optarg; break;
-        case 'r': results_queue = optarg; break;
-        case 's': seed = (unsigned long long)parse_long("--seed", optarg, 0, LONG_MAX); break;
-        case 'Q': quiet = 1; break;
-        default: client_flag(&cli, c, optarg, usage_text);
-        }
+    switch (opt) {
+    case 't': ntasks = parse_long("--tasks", arg, 1, 10000000); return 1;
+    case 'w': work_ms = parse_long("--work-ms", arg, 0, 60000); return 1;
+    case 'r': results_queue = arg; return 1;
+    case 's': seed = (unsigned long long)parse_long("--seed", arg, 0, LONG_MAX); return 1;
+    case 'Q': quiet = 1; return 1;
     }
-    if (optind < argc)
-        usage_error("unexpected argument '%s'", argv[optind]);
+    return 0;
 }
 
 /* splitmix64: a tiny generator whose sequence depends only on the seed, so the same
@@ -104,7 +98,7 @@ static int put_batch(struct taskq *q, const uint16_t *number, long *next, size_t
         int len = snprintf(text[n], sizeof text[n], "%ld %u %ld", id, number[id], work_ms);
         items[n] = (struct taskq_item){ .data = text[n], .len = (size_t)len };
     }
-    int rc = taskq_put(q, queue, items, n);
+    int rc = taskq_put(q, cli.queue, items, n);
     if (rc == -1)
         client_lost(q);
     if (rc == 0) {
@@ -166,7 +160,7 @@ static void run(struct taskq *q, struct tally *t)
         int full = next < ntasks && put_batch(q, t->number, &next, &per_put) == TASKQ_FULL;
         if (full && !said_full++)
             fprintf(stderr, "master: queue %s is full; putting the rest as workers take "
-                    "tasks\n", queue);
+                    "tasks\n", cli.queue);
         int wait = next < ntasks ? (full ? 100 : 0) : WAIT_MS;
         int n = taskq_get(q, results_queue, COLLECT_MAX, wait, 0, &batch);
         if (n == -1)
@@ -188,7 +182,8 @@ int main(int argc, char **argv)
 {
     prog_init(argv[0]);
     client_defaults(&cli);
-    parse_flags(argc, argv);
+    cli.queue = "tasks";
+    client_parse(&cli, argc, argv, opts, own_flag, usage_text);
 
     /* The numbers, and the answer we expect, are fixed before anything is sent. */
     uint16_t *number = xcalloc((size_t)ntasks, sizeof *number);

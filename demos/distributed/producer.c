@@ -10,14 +10,13 @@
  *           stays bounded, and nothing is dropped.
  * Try:      producer --name a --count 5 & producer --name b --count 5; consumer --exit-when-idle
  *           broker --max-queue 100, then producer --count 1000 and watch it wait for a consumer
- * Python:   seeds/003's producer.py: task.put(r) of random integers in an endless loop; a
+ * Python:   docs/seeds.md#seed-003, its producer: task.put(r) of random integers forever; a
  *           queue.Queue() on the server has no bound, so a producer faster than its
  *           consumers grows the server's memory until something gives.
  * See also: docs/distributed/producer_consumer.md, demos/distributed/consumer.c
  */
 #include "core.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,29 +38,23 @@ static const char usage_text[] =
 #define FULL_WAIT_MS 50
 
 static struct client cli;
-static const char *queue = "items";
 static long count = 10, size;
 
-static void parse_flags(int argc, char **argv)
+static const struct option opts[] = {
+    { "count", required_argument, NULL, 'c' },
+    { "size", required_argument, NULL, 's' },
+    CLIENT_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
+/* This program's own flags (client_parse() does the shared ones). */
+static int own_flag(int opt, const char *arg)
 {
-    static const struct option opts[] = {
-        { "queue", required_argument, NULL, 'q' },
-        { "count", required_argument, NULL, 'c' },
-        { "size", required_argument, NULL, 's' },
-        CLIENT_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'q': queue = optarg; break;
-        case 'c': count = parse_long("--count", optarg, 1, 100000000); break;
-        case 's': size = parse_long("--size", optarg, 1, 65536); break;
-        default: client_flag(&cli, c, optarg, usage_text);
-        }
+    switch (opt) {
+    case 'c': count = parse_long("--count", arg, 1, 100000000); return 1;
+    case 's': size = parse_long("--size", arg, 1, 65536); return 1;
     }
-    if (optind < argc)
-        usage_error("unexpected argument '%s'", argv[optind]);
+    return 0;
 }
 
 /* [snippet:put] */
@@ -79,7 +72,7 @@ static int put_batch(struct taskq *q, long first, size_t n, char *mem, size_t st
         }
         items[i] = (struct taskq_item){ .data = text, .len = (size_t)len };
     }
-    int rc = taskq_put(q, queue, items, n);
+    int rc = taskq_put(q, cli.queue, items, n);
     if (rc == -1)
         client_lost(q);
     return rc;
@@ -90,7 +83,8 @@ int main(int argc, char **argv)
 {
     prog_init(argv[0]);
     client_defaults(&cli);
-    parse_flags(argc, argv);
+    cli.queue = "items";
+    client_parse(&cli, argc, argv, opts, own_flag, usage_text);
     struct taskq *q = client_open(&cli);
 
     /* Room for one batch: each item's text, name + ':' + number, or --size bytes. */
@@ -111,7 +105,7 @@ int main(int argc, char **argv)
             continue;
         }
         if (!said_full++)
-            fprintf(stderr, "%s: queue %s is full; waiting for consumers\n", cli.name, queue);
+            fprintf(stderr, "%s: queue %s is full; waiting for consumers\n", cli.name, cli.queue);
         per_put = per_put > 1 ? per_put / 2 : 1;
         sleep_ns(FULL_WAIT_MS * 1000000);
     }

@@ -131,6 +131,7 @@ static int send_all(struct taskq *q)
     return 0;
 }
 
+/* [snippet:read] */
 /* Read until one whole frame is buffered, waiting at most timeout_ms for each piece, and
  * open it in *r (which points into q->in until the next read). The previous reply's bytes
  * are dropped first. A length over the limit is refused before anything is allocated. */
@@ -178,6 +179,7 @@ static int read_frame(struct taskq *q, int timeout_ms, struct wire_reader *r)
                           q->in[WIRE_HEADER], WIRE_VERSION);
     return 0;
 }
+/* [/snippet:read] */
 
 /* A str field that may be empty (an ERROR's message, an idle entry's consumer), copied
  * into buf as printable text. */

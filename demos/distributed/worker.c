@@ -13,14 +13,13 @@
  * Try:      worker --prefetch 1 and worker --prefetch 64 under master --tasks 100000 --quiet
  *           (one round trip per task, or one per 64)
  *           producer --queue tasks --name garbage --count 1, then watch this worker's stderr
- * Python:   seeds/000's worker: task.get(timeout=1), then result.put(); between the two a
- *           crash loses the task, and its `except Queue.Empty` names a module it never
- *           imported, so with two workers the one that finds the queue empty dies.
+ * Python:   docs/seeds.md#seed-000, its worker: task.get(timeout=1), then result.put();
+ *           between the two a crash loses the task, and its `except Queue.Empty` names a
+ *           module it never imported, so the worker that finds the queue empty dies.
  * See also: docs/distributed/master_worker.md, demos/distributed/master.c
  */
 #include "core.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,33 +46,28 @@ static const char usage_text[] =
 #define RESULT_MAX (TASKQ_ID_MAX + WIRE_MAX_NAME + 64)
 
 static struct client cli;
-static const char *queue = "tasks", *results_queue = "results";
+static const char *results_queue = "results";
 static long prefetch = 1, lease_ms, idle_ms;
 
-static void parse_flags(int argc, char **argv)
+static const struct option opts[] = {
+    { "results", required_argument, NULL, 'r' },
+    { "prefetch", required_argument, NULL, 'p' },
+    { "lease-ms", required_argument, NULL, 'l' },
+    { "exit-when-idle", required_argument, NULL, 'i' },
+    CLIENT_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
+/* This program's own flags (client_parse() does the shared ones). */
+static int own_flag(int opt, const char *arg)
 {
-    static const struct option opts[] = {
-        { "queue", required_argument, NULL, 'q' },
-        { "results", required_argument, NULL, 'r' },
-        { "prefetch", required_argument, NULL, 'p' },
-        { "lease-ms", required_argument, NULL, 'l' },
-        { "exit-when-idle", required_argument, NULL, 'i' },
-        CLIENT_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case 'q': queue = optarg; break;
-        case 'r': results_queue = optarg; break;
-        case 'p': prefetch = parse_long("--prefetch", optarg, 1, WIRE_MAX_BATCH); break;
-        case 'l': lease_ms = parse_long("--lease-ms", optarg, 1, 86400000); break;
-        case 'i': idle_ms = parse_long("--exit-when-idle", optarg, 1, 86400000); break;
-        default: client_flag(&cli, c, optarg, usage_text);
-        }
+    switch (opt) {
+    case 'r': results_queue = arg; return 1;
+    case 'p': prefetch = parse_long("--prefetch", arg, 1, WIRE_MAX_BATCH); return 1;
+    case 'l': lease_ms = parse_long("--lease-ms", arg, 1, 86400000); return 1;
+    case 'i': idle_ms = parse_long("--exit-when-idle", arg, 1, 86400000); return 1;
     }
-    if (optind < argc)
-        usage_error("unexpected argument '%s'", argv[optind]);
+    return 0;
 }
 
 /* [snippet:parse] */
@@ -123,9 +117,9 @@ static void work_batch(struct taskq *q, const struct taskq_batch *b, char (*out)
         done[m++] = b->tasks[i];
     }
     int rc;
-    while ((rc = taskq_finish(q, queue, done, m, results_queue, results, m)) == TASKQ_FULL)
+    while ((rc = taskq_finish(q, cli.queue, done, m, results_queue, results, m)) == TASKQ_FULL)
         sleep_ns(100 * 1000000);                /* the results queue is full: wait */
-    if (rc == -1 || taskq_nack(q, queue, poison, bad) == -1)
+    if (rc == -1 || taskq_nack(q, cli.queue, poison, bad) == -1)
         client_lost(q);
 }
 /* [/snippet:batch] */
@@ -134,7 +128,8 @@ int main(int argc, char **argv)
 {
     prog_init(argv[0]);
     client_defaults(&cli);
-    parse_flags(argc, argv);
+    cli.queue = "tasks";
+    client_parse(&cli, argc, argv, opts, own_flag, usage_text);
     struct taskq *q = client_open(&cli);
     client_catch_stops();
 
@@ -149,7 +144,7 @@ int main(int argc, char **argv)
      * told to stop or, with --exit-when-idle, until the queue has been quiet long enough. */
     while (!client_stop) {
         int wait = idle_ms && idle_ms < POLL_MS ? (int)idle_ms : POLL_MS;
-        int n = taskq_get(q, queue, (size_t)prefetch, wait, (int)lease_ms, &batch);
+        int n = taskq_get(q, cli.queue, (size_t)prefetch, wait, (int)lease_ms, &batch);
         if (n == -1)
             client_lost(q);
         if (n > 0) {
