@@ -132,7 +132,7 @@ static int send_all(struct taskq *q)
 }
 
 /* [snippet:read] */
-/* Read until one whole frame is buffered, waiting at most timeout_ms for each piece, and
+/* Read until one whole frame is buffered, waiting at most timeout_ms in all, and
  * open it in *r (which points into q->in until the next read). The previous reply's bytes
  * are dropped first. A length over the limit is refused before anything is allocated. */
 static int read_frame(struct taskq *q, int timeout_ms, struct wire_reader *r)
@@ -143,9 +143,11 @@ static int read_frame(struct taskq *q, int timeout_ms, struct wire_reader *r)
         q->used = 0;
     }
     long size;
+    int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
     while ((size = wire_frame_size(q->in, q->in_len)) == 0) {
         struct pollfd p = { .fd = q->fd, .events = POLLIN };
-        int n = poll(&p, 1, timeout_ms);
+        int64_t left = deadline - now_ns();
+        int n = left > 0 ? poll(&p, 1, (int)((left + 999999) / 1000000)) : 0;
         if (n == -1 && errno == EINTR)
             continue;                  /* a signal: the caller checks its flag later */
         if (n == -1)
