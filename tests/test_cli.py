@@ -34,6 +34,7 @@ BAD_VALUES = {
     "server_pool": ["--workers", "many"],
     "server_fork": ["--header-timeout", "-1"],
     "server_prefork": ["--workers", "5000"],
+    "jobs": ["work", "--lease-ms", "0"],
 }
 
 # For each program, one whole-number flag; decimal flags (seconds) and list flags where it

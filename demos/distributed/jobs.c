@@ -531,6 +531,7 @@ static int run_command(struct worker *w, const struct taskq_task *t, const char 
 /* Ack the job and put its record on "jobs.done" in one step (taskq_finish): a crash
  * between two separate calls could leave a job acked with no record, or recorded and
  * then run again. f holds the job's fields. RAN, or LOST. */
+/* [snippet:finish] */
 static int finish_job(struct worker *w, const struct taskq_task *t, char **f,
                       const struct outcome *o)
 {
@@ -538,6 +539,7 @@ static int finish_job(struct worker *w, const struct taskq_task *t, char **f,
     int len = snprintf(rec, sizeof rec, "done1\t%s\t%s\t%s\t%s\t%s\t%s\t%" PRIu32 "\t%s\t%s",
                        f[1], f[2], f[3], o->ok ? "done" : "failed", w->name, o->status,
                        t->deliveries, f[4], o->output);
+    CHECK(len > 0 && (size_t)len < sizeof rec);    /* run_job() checked the field sizes */
     struct taskq_item item = { rec, (size_t)len };
     int64_t next = first_renewal(w);
     int r, said = 0;
@@ -553,6 +555,7 @@ static int finish_job(struct worker *w, const struct taskq_task *t, char **f,
     }
     return r == -1 ? LOST : RAN;
 }
+/* [/snippet:finish] */
 
 /* Take one delivered task: parse the job, run it (built-in, command, or refused), finish
  * it. A task that is not a job is nacked: after max-deliveries the queue dead-letters it.
@@ -560,7 +563,8 @@ static int finish_job(struct worker *w, const struct taskq_task *t, char **f,
 static int run_job(struct worker *w, const struct taskq_task *t)
 {
     char *s = payload_copy(t->data, t->len), *f[5];
-    if (!s || split_tabs(s, f, 5) != 5 || strcmp(f[0], "job1") != 0) {
+    if (!s || split_tabs(s, f, 5) != 5 || strcmp(f[0], "job1") != 0 || strlen(f[1]) > 32 ||
+        strlen(f[2]) >= FIELD_MAX || strlen(f[3]) > 20 || strlen(f[4]) > COMMAND_MAX) {
         fprintf(stderr, "%s: %s: task %s is not a job: nacked\n", prog_name, w->name, t->id);
         free(s);
         return taskq_nack(w->q, JOBS_QUEUE, t, 1);
