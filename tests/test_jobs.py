@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import tempfile
 from testlib import (program, check, done, run, session_processes, become_subreaper,
                      reap_orphans)
@@ -51,9 +52,10 @@ class Scheduler:
         return r.returncode, r.stdout, r.stderr
 
     def start_worker(self, name, *args, idle="5000", **kw):
+        kw.setdefault("stdout", subprocess.PIPE)
+        kw.setdefault("stderr", subprocess.PIPE)
         return subprocess.Popen(self.cmd("work", "--name", name, "--exit-when-idle", idle,
-                                         *args), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, **kw)
+                                         *args), text=True, **kw)
 
     def listing(self):
         """{job id: row} from jobs list --json (None if it failed)."""
@@ -171,11 +173,14 @@ def crash(tmp):
 
 
 def sigkill(tmp):
-    """SIGKILL a worker while `sleep 30; echo never` runs: sh and sleep die too; the job
+    """SIGKILL a worker while `sleep 300; echo never` runs: sh and sleep die too; the job
     goes back to the queue."""
     s = Scheduler(tmp)
-    job = s.submit("sleep 30; echo never")
-    w = s.start_worker("doomed", "--allow-commands", start_new_session=True)
+    job = s.submit("sleep 300; echo never")    # longer than any wait here: no passing by time
+    # Output to a file, not a pipe: waiting for a pipe's end would wait for survivors too.
+    log = open(os.path.join(tmp, "doomed.log"), "w")
+    w = s.start_worker("doomed", "--allow-commands", start_new_session=True, stdout=log,
+                       stderr=log)
     # worker, guard, sh and sleep: all four up before we kill the worker
     ready = wait_until(lambda: len(session_processes(w.pid)) >= 4, "the command runs")
     check(ready, "the worker runs the command (4 processes in its session)",
@@ -183,7 +188,8 @@ def sigkill(tmp):
     row_is(s.listing(), job, "the job is running on the worker", state="running",
            worker="doomed")
     w.kill()
-    w.communicate(timeout=T)
+    w.wait(timeout=T)
+    log.close()
     left = wait_until(lambda: reap_orphans() or not session_processes(w.pid), "no survivor")
     survivors = session_processes(w.pid)
     check(left and not survivors, "no process of the killed worker survives", str(survivors))
@@ -244,7 +250,9 @@ def lost(tmp):
 
 
 become_subreaper()
-for part in (basic, commands, crash, sigkill, watch, lost):
+parts = (basic, commands, crash, sigkill, watch, lost)
+wanted = sys.argv[1:]                       # test_jobs.py [PART...]: some parts only
+for part in [p for p in parts if not wanted or p.__name__ in wanted]:
     print(f"--- {part.__name__}: {part.__doc__.splitlines()[0]}")
     with tempfile.TemporaryDirectory() as tmp:
         part(tmp)
