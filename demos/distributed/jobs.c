@@ -27,14 +27,15 @@
  *           jobs submit crash       (w1 or w2 dies; restart it; the other one finishes it)
  *           jobs submit -- uname -a (refused by w1, run by w2)
  *           broker --max-deliveries 2, then jobs submit crash 9: dead-lettered
- * Python:   docs/seeds.md#seed-002, the Job class, master.py and slave.py on a BaseManager
- * See also: docs/distributed/jobs.md, taskq.h (the queue interface), worker.c
- *
- * Seed 002 put Job objects (pickles) on a manager's queue and said the class had "room for
- * status, command, user". The states are the hard part, and a queue with leases gives them:
- * a job taken by a worker that dies is not lost (seed 002 lost it), it comes back, and one
- * that kills every worker it touches ends in the dead-letter queue instead of going round
- * for ever.
+ * Python:   docs/seeds.md#seed-002: a Job class (an id, with "room for status, command,
+ *           user"), a master that put pickled jobs on a BaseManager queue and printed the
+ *           finished ones, slaves in other terminals that took and ran them. What it got
+ *           wrong: no states but "on the queue" and "gone"; a slave that died took its job
+ *           with it (no lease, no ack), and no dead-letter queue stops a job that kills
+ *           every worker it meets; the payloads were pickles, so anyone with the authkey
+ *           could run code on every slave.
+ * See also: docs/distributed/jobs.md, taskq.h (the queue interface), worker.c (seed 000's
+ *           master and workers on the same queues)
  */
 #include "core.h"
 #include "shared.h"
