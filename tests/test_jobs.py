@@ -4,7 +4,8 @@ the right states and results; `fail` fails; a shell command is refused without
 present, exit status recorded); a worker that crashes on a job has it redelivered to
 another (attempts 2), and a job that crashes every worker ends dead-lettered after the
 broker's --max-deliveries; a worker killed by SIGKILL while its command runs leaves no
-process behind (not even what the shell forked); watch --until-idle exits 0 when all is
+process behind (not even what the shell forked), and one stopped by SIGTERM hands its
+job back; watch --until-idle exits 0 when all is
 over; a lost broker is an error (exit 1), never a hang.
 
 Each part starts its own broker (port 0, key and log in a temp dir) and stops it by pid.
@@ -201,6 +202,34 @@ def sigkill(tmp):
     s.stop()
 
 
+def stop(tmp):
+    """SIGTERM to a worker while its command runs: the command's processes end, the job is
+    handed back (queued again at once) and the worker exits 0."""
+    s = Scheduler(tmp)
+    job = s.submit("sleep 300; echo never")
+    log = open(os.path.join(tmp, "stopped.log"), "w")
+    w = s.start_worker("stopped", "--allow-commands", start_new_session=True, stdout=log,
+                       stderr=log)
+    check(wait_until(lambda: len(session_processes(w.pid)) >= 4, "the command runs"),
+          "the worker runs the command", str(session_processes(w.pid)))
+    w.terminate()
+    try:
+        w.wait(timeout=T)
+    except subprocess.TimeoutExpired:
+        w.kill()
+        w.wait()
+    log.close()
+    out = open(os.path.join(tmp, "stopped.log")).read()
+    check(w.returncode == 0 and "handed back" in out, "the worker exits 0 and says so",
+          f"exit {w.returncode}: {out}")
+    survivors = session_processes(w.pid)
+    check(not survivors, "nothing of its command is left", str(survivors))
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    row_is(s.listing(), job, "the job is queued again", state="queued", attempts=1)
+    s.stop()
+
+
 def watch(tmp):
     """watch prints the table as it changes and, with --until-idle, exits 0 when no job is
     queued or running."""
@@ -250,7 +279,7 @@ def lost(tmp):
 
 
 become_subreaper()
-parts = (basic, commands, crash, sigkill, watch, lost)
+parts = (basic, commands, crash, sigkill, stop, watch, lost)
 wanted = sys.argv[1:]                       # test_jobs.py [PART...]: some parts only
 for part in [p for p in parts if not wanted or p.__name__ in wanted]:
     print(f"--- {part.__name__}: {part.__doc__.splitlines()[0]}")

@@ -37,6 +37,7 @@
  * See also: docs/distributed/jobs.md, taskq.h (the queue interface), worker.c (seed 000's
  *           master and workers on the same queues)
  */
+#include "client.h"
 #include "core.h"
 #include "shared.h"
 #include "taskq.h"
@@ -66,11 +67,7 @@ static const char usage_text[] =
     "                   [--lease-ms MS] [--exit-when-idle MS]\n"
     "       jobs list   [--backend URL] [--key FILE] [--json]\n"
     "       jobs watch  [--backend URL] [--key FILE] [--interval-ms MS] [--until-idle]\n"
-    "  --backend URL       tcp://HOST:PORT (default " TASKQ_DEFAULT_URL ") or\n"
-    "                      redis://HOST:PORT\n"
-    "  --key FILE          the broker's shared key (default ./taskq.key; unused on Redis)\n"
     "  --user U            who submits (default $USER, else the uid's name)\n"
-    "  --name NAME         this worker's name (default jobs@HOST:PID)\n"
     "  --allow-commands    run commands other than the built-ins with /bin/sh -c\n"
     "  --lease-ms MS       how long a job stays ours without a renewal (default 30000);\n"
     "                      the worker renews every MS/3 while the job runs\n"
@@ -78,7 +75,8 @@ static const char usage_text[] =
     "  --json              one JSON object per job instead of the table\n"
     "  --interval-ms MS    how often watch asks (default 500)\n"
     "  --until-idle        watch exits 0 once no job is queued or running\n"
-    "  --help              this text\n"
+    "and, for every subcommand:\n"
+    CLIENT_USAGE
     "Built-in jobs: square N, sleep MS, fail (exit status 1), crash [N] (the worker aborts\n"
     "while the attempt is <= N, default 1). The arguments of COMMAND are joined by spaces.\n"
     "Exit status: 0 done, 1 the backend failed or was lost, 2 a bad flag.\n";
@@ -90,36 +88,6 @@ static const char usage_text[] =
 #define OUTPUT_MAX 200               /* bytes of a command's first line that we keep */
 #define CAPTURE_MAX 4096             /* bytes of a command's output we read before dropping */
 #define LIST_MAX 100000              /* entries asked of each queue by list and watch */
-
-/* The flags every client of the chapter shares: --backend, --key, --name. */
-struct client {
-    struct taskq_opts o;
-};
-
-#define CLIENT_FLAGS \
-    { "backend", required_argument, NULL, 'B' }, \
-    { "key", required_argument, NULL, 'K' }, \
-    { "help", no_argument, NULL, 'h' }
-
-/* Take one of the shared flags; 0 when `opt` is not one of them. */
-static int client_flag(struct client *c, int opt, const char *arg)
-{
-    switch (opt) {
-    case 'B': c->o.url = arg; return 1;
-    case 'K': c->o.key_file = arg; return 1;
-    case 'h': usage_exit(usage_text);
-    default:  return 0;
-    }
-}
-
-static struct taskq *client_open(const struct client *c)
-{
-    char err[512];
-    struct taskq *q = taskq_open(&c->o, err, sizeof err);
-    if (!q)
-        die_msg("%s", err);
-    return q;
-}
 
 /* --- the job and its record, as text -------------------------------------------------------
  *
@@ -233,19 +201,19 @@ static void join_command(char *cmd, size_t size, int n, char **words)
 static int submit_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        CLIENT_FLAGS,
+        CLIENT_OPTIONS,
         { "user", required_argument, NULL, 'u' },
         { NULL, 0, NULL, 0 },
     };
-    struct client c = { .o = { .url = TASKQ_DEFAULT_URL, .key_file = "taskq.key" } };
+    struct client c;
+    client_defaults(&c);
     const char *user = default_user();
     int opt;
     while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1)
-        if (!client_flag(&c, opt, optarg)) {
-            if (opt != 'u')
-                usage_try_help();
+        if (opt == 'u')
             user = optarg;
-        }
+        else
+            client_flag(&c, opt, optarg, usage_text);
     if (optind >= argc)
         usage_error("submit needs a COMMAND (e.g. jobs submit square 7)");
     if (!*user || strlen(user) >= FIELD_MAX || strpbrk(user, " \t\n\r"))
@@ -256,7 +224,6 @@ static int submit_main(int argc, char **argv)
     new_job_id(id, sizeof id);
     int len = snprintf(job, sizeof job, "job1\t%s\t%s\t%lld\t%s", id, user, wall_us(), cmd);
 
-    c.o.name = "jobs-submit";
     struct taskq *q = client_open(&c);
     struct taskq_item item = { job, (size_t)len };
     int r = taskq_put(q, JOBS_QUEUE, &item, 1);
@@ -264,16 +231,13 @@ static int submit_main(int argc, char **argv)
         die_msg("the queue '%s' is full (the backend's --max-queue): try again later",
                 JOBS_QUEUE);
     if (r == -1)
-        die_msg("put: %s", taskq_error(q));
+        client_lost(q);
     taskq_close(q);
     printf("submitted %s\n", id);
     return 0;
 }
 
 /* --- work: run one job ---------------------------------------------------------------------- */
-
-static volatile sig_atomic_t stop_signal;   /* SIGINT or SIGTERM came: hand the job back */
-static void on_stop(int sig) { stop_signal = sig; }
 
 struct worker {
     struct taskq *q;
@@ -335,7 +299,7 @@ static int builtin_sleep(struct worker *w, const struct taskq_task *t, long ms,
                          struct outcome *o)
 {
     int64_t end = now_ns() + (int64_t)ms * 1000000, next = first_renewal(w);
-    while (!stop_signal && now_ns() < end) {
+    while (!client_stop && now_ns() < end) {
         int64_t ns = (next < end ? next : end) - now_ns();
         struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
         if (ns > 0)
@@ -343,7 +307,7 @@ static int builtin_sleep(struct worker *w, const struct taskq_task *t, long ms,
         if (keep_lease(w, t, &next) == LOST)
             return LOST;
     }
-    if (stop_signal)
+    if (client_stop)
         return STOPPED;
     succeeded(o, "slept %ld ms", ms);
     return RAN;
@@ -476,7 +440,7 @@ static int wait_command(struct worker *w, const struct taskq_task *t, pid_t g, i
         int n = poll(p, 2, ms < 0 ? 0 : (int)ms + 1);
         if (n == -1 && errno != EINTR)
             die_errno("poll");
-        if (stop_signal && !stopping)
+        if (client_stop && !stopping)
             stopping = 1, kill(g, SIGTERM);     /* the guard kills the command's group */
         if (!eof && n > 0 && p[1].revents)
             eof = drain(out_r, buf, len) == 0;
@@ -607,11 +571,11 @@ static int work_loop(struct worker *w, long idle_ms)
     struct taskq_batch b = { 0 };
     int64_t idle_since = now_ns();
     int rc = 0;
-    while (!stop_signal) {
+    while (!client_stop) {
         int64_t idle = (now_ns() - idle_since) / 1000000;
         long wait = idle_ms < 0 || idle_ms - idle > 1000 ? 1000 : idle_ms - idle;
         int n = taskq_get(w->q, JOBS_QUEUE, 1, wait < 0 ? 0 : (int)wait, w->lease_ms, &b);
-        if (n == -1 && stop_signal)
+        if (n == -1 && client_stop)
             break;
         if (n == -1 || (n == 1 && run_job(w, &b.tasks[0]) == -1)) {
             fprintf(stderr, "%s: %s: %s (a job we held will be delivered again)\n", prog_name,
@@ -631,44 +595,34 @@ static int work_loop(struct worker *w, long idle_ms)
 static int work_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        CLIENT_FLAGS,
-        { "name", required_argument, NULL, 'n' },
+        CLIENT_OPTIONS,
         { "allow-commands", no_argument, NULL, 'a' },
         { "lease-ms", required_argument, NULL, 'l' },
         { "exit-when-idle", required_argument, NULL, 'i' },
         { NULL, 0, NULL, 0 },
     };
-    struct client c = { .o = { .url = TASKQ_DEFAULT_URL, .key_file = "taskq.key" } };
+    struct client c;
+    client_defaults(&c);
     struct worker w = { .lease_ms = 30000 };
     long idle_ms = -1;
     int opt;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (client_flag(&c, opt, optarg))
-            continue;
         switch (opt) {
-        case 'n': c.o.name = optarg; break;
         case 'a': w.allow_commands = 1; break;
         case 'l': w.lease_ms = (int)parse_long("--lease-ms", optarg, 30, 3600000); break;
         case 'i': idle_ms = parse_long("--exit-when-idle", optarg, 0, 86400000); break;
-        default:  usage_try_help();
+        default:  client_flag(&c, opt, optarg, usage_text);
         }
     }
     if (optind < argc)
         usage_error("unexpected argument '%s'", argv[optind]);
-    char name[FIELD_MAX], host[64] = "localhost";
-    gethostname(host, sizeof host - 1);
-    snprintf(name, sizeof name, "jobs@%s:%ld", host, (long)getpid());
-    if (!c.o.name)
-        c.o.name = name;
-    if (!*c.o.name || strlen(c.o.name) >= FIELD_MAX || strpbrk(c.o.name, " \t\n\r"))
+    /* The name goes into records and the table: a field without tabs or spaces. */
+    if (strlen(c.name) >= FIELD_MAX || strpbrk(c.name, " \t\n\r"))
         usage_error("--name: '%s' is not a worker name (no spaces, at most %d bytes)",
-                    c.o.name, FIELD_MAX - 1);
-    w.name = c.o.name;
+                    c.name, FIELD_MAX - 1);
+    w.name = c.name;
     setvbuf(stdout, NULL, _IOLBF, 0);          /* one line per event, also into a pipe */
-    struct sigaction sa = { .sa_handler = on_stop, .sa_flags = SA_RESTART };
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    client_catch_stops();
     w.q = client_open(&c);
     printf("%s: waiting for jobs (commands %s)\n", w.name, w.allow_commands ? "on" : "off");
     int rc = work_loop(&w, idle_ms);
@@ -900,28 +854,25 @@ struct view {
 static void view_flags(int argc, char **argv, struct view *v, int watch)
 {
     static const struct option list_opts[] = {
-        CLIENT_FLAGS,
+        CLIENT_OPTIONS,
         { "json", no_argument, NULL, 'j' },
         { NULL, 0, NULL, 0 },
     };
     static const struct option watch_opts[] = {
-        CLIENT_FLAGS,
+        CLIENT_OPTIONS,
         { "interval-ms", required_argument, NULL, 'I' },
         { "until-idle", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 },
     };
-    *v = (struct view){ .c = { .o = { .url = TASKQ_DEFAULT_URL, .key_file = "taskq.key",
-                                      .name = watch ? "jobs-watch" : "jobs-list" } },
-                        .interval_ms = 500 };
+    *v = (struct view){ .interval_ms = 500 };
+    client_defaults(&v->c);
     int opt;
     while ((opt = getopt_long(argc, argv, "", watch ? watch_opts : list_opts, NULL)) != -1) {
-        if (client_flag(&v->c, opt, optarg))
-            continue;
         switch (opt) {
         case 'j': v->json = 1; break;
         case 'I': v->interval_ms = parse_long("--interval-ms", optarg, 10, 3600000); break;
         case 'U': v->until_idle = 1; break;
-        default:  usage_try_help();
+        default:  client_flag(&v->c, opt, optarg, usage_text);
         }
     }
     if (optind < argc)
@@ -935,7 +886,7 @@ static int list_main(int argc, char **argv)
     struct taskq *q = client_open(&v.c);
     struct table t = { 0 };
     if (table_read(q, &t) == -1)
-        die_msg("inspect: %s", taskq_error(q));
+        client_lost(q);
     if (v.json)
         table_json(stdout, &t);
     else
@@ -959,7 +910,7 @@ static int watch_main(int argc, char **argv)
     for (;;) {
         struct table t = { 0 };
         if (table_read(q, &t) == -1)
-            die_msg("inspect: %s", taskq_error(q));
+            client_lost(q);
         char *text = NULL;
         size_t len = 0;
         FILE *m = open_memstream(&text, &len);
