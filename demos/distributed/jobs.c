@@ -147,7 +147,8 @@ static int number(const char *s, long min, long max, long *out)
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < min || v > max || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')))
+    int starts_right = s[0] == '-' || (s[0] >= '0' && s[0] <= '9');   /* no space, no '+' */
+    if (!starts_right || *end || errno || v < min || v > max)
         return -1;
     *out = v;
     return 0;
@@ -221,6 +222,8 @@ static int submit_main(int argc, char **argv)
                     FIELD_MAX - 1);
     char cmd[COMMAND_MAX + 1], id[16], job[COMMAND_MAX + 2 * FIELD_MAX];
     join_command(cmd, sizeof cmd, argc - optind, argv + optind);
+    if (cmd[strspn(cmd, " ")] == '\0')
+        usage_error("submit needs a COMMAND, not only spaces");
     new_job_id(id, sizeof id);
     int len = snprintf(job, sizeof job, "job1\t%s\t%s\t%lld\t%s", id, user, wall_us(), cmd);
 
@@ -373,6 +376,11 @@ static noreturn void guard(const char *cmd, pid_t worker, int out_w)
     sigaddset(&wait_for, SIGCHLD);
     sigprocmask(SIG_BLOCK, &wait_for, &old);   /* taken by sigwaitinfo() below */
     end_with_parent(worker, SIGTERM);
+    /* Keep nothing of the worker's but the output pipe: not its connection to the queue,
+     * which the command must not inherit and which must close when the worker dies. */
+    if (dup2(out_w, 3) == -1 || close_range(4, ~0U, 0) == -1)
+        die_child_errno("close_range");
+    out_w = 3;
     pid_t sh = fork();
     if (sh == -1)
         die_child_errno("fork");
@@ -382,6 +390,7 @@ static noreturn void guard(const char *cmd, pid_t worker, int out_w)
         int null = open("/dev/null", O_RDONLY);
         if (null == -1 || dup2(null, 0) == -1 || dup2(out_w, 1) == -1 || dup2(out_w, 2) == -1)
             die_child_errno("dup2");
+        close(out_w);
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         die_child_errno("/bin/sh");
     }
