@@ -440,7 +440,8 @@ static int wait_command(struct worker *w, const struct taskq_task *t, pid_t g, i
     int pidfd = (int)syscall(SYS_pidfd_open, g, 0);
     if (pidfd == -1)
         die_errno("pidfd_open");
-    fcntl(out_r, F_SETFL, O_NONBLOCK);
+    if (fcntl(out_r, F_SETFL, O_NONBLOCK) == -1)
+        die_errno("fcntl");
     int64_t next = first_renewal(w);
     int eof = 0, stopping = 0, r = RAN;
     for (;;) {
@@ -449,14 +450,18 @@ static int wait_command(struct worker *w, const struct taskq_task *t, pid_t g, i
         int n = poll(p, 2, ms < 0 ? 0 : (int)ms + 1);
         if (n == -1 && errno != EINTR)
             die_errno("poll");
-        if (client_stop && !stopping)
-            stopping = 1, kill(g, SIGTERM);     /* the guard kills the command's group */
+        if (client_stop && !stopping) {
+            stopping = 1;
+            kill(g, SIGTERM);                   /* the guard kills the command's group */
+        }
         if (!eof && n > 0 && p[1].revents)
             eof = drain(out_r, buf, len) == 0;
         if (n > 0 && p[0].revents)
             break;
-        if (r == RAN && keep_lease(w, t, &next) == LOST)
-            r = LOST, kill(g, SIGTERM);
+        if (r == RAN && keep_lease(w, t, &next) == LOST) {
+            r = LOST;                           /* no use finishing what we cannot report */
+            kill(g, SIGTERM);
+        }
     }
     if (!eof)
         drain(out_r, buf, len);                 /* what was written before it ended */
