@@ -77,6 +77,17 @@ def row_is(rows, job, what, **want):
     check(got == want, f"{what}: {want}", f"got {row}")
 
 
+def wait_for_state(s, job, state):
+    """The listing once `job` is in `state` (polled, bounded: a hang guard), else the last."""
+    last = {}
+
+    def there():
+        last["rows"] = s.listing()
+        return (last["rows"] or {}).get(job, {}).get("state") == state
+    wait_until(there, f"job {state}")
+    return last["rows"]
+
+
 def basic(tmp):
     """5 built-in jobs, 2 workers: every job done (or failed) once, with its result."""
     s = Scheduler(tmp)
@@ -148,9 +159,8 @@ def crash(tmp):
     rc, _, err = s.work("first")
     check(rc == -signal.SIGABRT and "aborts now" in err,
           "the first worker dies by abort() on `crash`", f"exit {rc}: {err}")
-    rows = wait_until(lambda: (lambda r: r if r and r.get(job, {}).get("state") == "queued"
-                               else None)(s.listing()), "job queued again")
-    row_is(rows, job, "the job is queued again after 1 attempt", state="queued", attempts=1)
+    row_is(wait_for_state(s, job, "queued"), job, "the job is queued again after 1 attempt",
+           state="queued", attempts=1)
     rc, out, _ = s.work("second")
     row_is(s.listing(), job, "the second worker finishes it on attempt 2", state="done",
            worker="second", attempts=2, output="attempt 2 got past the crash")
@@ -159,11 +169,10 @@ def crash(tmp):
     s = Scheduler(tmp, ["--max-deliveries", "2"])
     job = s.submit("crash", "9")
     for name in ("a", "b"):
+        wait_for_state(s, job, "queued")    # back on the queue before the next one starts
         rc, _, _ = s.work(name)
         check(rc == -signal.SIGABRT, f"worker {name} dies on `crash 9`", f"exit {rc}")
-    rows = wait_until(lambda: (lambda r: r if r and r.get(job, {}).get("state") ==
-                               "dead-lettered" else None)(s.listing()), "dead-lettered")
-    row_is(rows, job, "after --max-deliveries 2 the job is dead-lettered",
+    row_is(wait_for_state(s, job, "dead-lettered"), job, "after --max-deliveries 2 the job is dead-lettered",
            state="dead-lettered", attempts=2)
     rc, out, _ = s.work("c")
     check(rc == 0 and "c: 0 done, 0 failed" in out, "a third worker gets nothing to run", out)
@@ -196,9 +205,8 @@ def sigkill(tmp):
     check(left and not survivors, "no process of the killed worker survives", str(survivors))
     for pid in survivors:
         os.kill(pid, signal.SIGKILL)
-    rows = wait_until(lambda: (lambda r: r if r and r.get(job, {}).get("state") == "queued"
-                               else None)(s.listing()), "job queued again")
-    row_is(rows, job, "the killed worker's job is queued again", state="queued", attempts=1)
+    row_is(wait_for_state(s, job, "queued"), job, "the killed worker's job is queued again",
+           state="queued", attempts=1)
     s.stop()
 
 
