@@ -39,6 +39,7 @@ BAD_VALUES = {
     "worker": ["--prefetch", "5000"],
     "producer": ["--size", "0"],
     "consumer": ["--wait-ms", "soon"],
+    "jobs": ["work", "--lease-ms", "0"],
 }
 
 # For each program, one whole-number flag; decimal flags (seconds) and list flags where it
