@@ -22,7 +22,7 @@ void client_defaults(struct client *c)
     snprintf(c->name, sizeof c->name, "%s@%s:%d", prog_name, host, (int)getpid());
 }
 
-static void client_flag(struct client *c, int opt, const char *arg, const char *usage_text)
+void client_flag(struct client *c, int opt, const char *arg, const char *usage_text)
 {
     switch (opt) {
     case CLIENT_OPT_BACKEND: c->backend = arg; break;

@@ -60,6 +60,10 @@ void client_defaults(struct client *c);
 void client_parse(struct client *c, int argc, char **argv, const struct option *opts,
                   int (*own)(int opt, const char *arg), const char *usage_text);
 
+/* One shared flag, --help or a mistake, for a program that runs getopt_long() itself
+ * (jobs: a subcommand's own flags, then its COMMAND words). */
+void client_flag(struct client *c, int opt, const char *arg, const char *usage_text);
+
 /* Connect to c->backend as c->name, or exit 1 saying why. */
 struct taskq *client_open(const struct client *c);
 
