@@ -13,7 +13,7 @@
 #include "core.h"
 
 #ifdef TASKQ_HAVE_REDIS
-extern const struct taskq_backend taskq_redis_lists_backend;   /* taskq_redis_lists.c */
+#include "taskq_redis_lists.h"
 #endif
 
 static const struct taskq_backend *const backends[] = {

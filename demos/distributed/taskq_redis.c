@@ -77,6 +77,7 @@ struct taskq {
 /* Ack n tasks of KEYS[1] and add the results to KEYS[2], unless that would take KEYS[2]
  * over its bound (KEYS[3], or ARGV[1]): then nothing at all happens and it returns -2.
  * ARGV: bound, group, n, n ids, results. A put is this with n = 0. */
+/* [snippet:finish-script] */
 static struct rscript finish_script = { .src =
     "local n = tonumber(ARGV[3])\n"
     "local m = #ARGV - 3 - n\n"
@@ -88,6 +89,7 @@ static struct rscript finish_script = { .src =
     "end\n"
     "for i = 4 + n, #ARGV do redis.call('XADD', KEYS[2], '*', 'd', ARGV[i]) end\n"
     "return 0\n" };
+/* [/snippet:finish-script] */
 
 /* Nack or renew: set the idle time of those entries of KEYS[1] this consumer still holds
  * (one whose lease was lost to another consumer is left alone). ARGV: group, consumer,
@@ -225,6 +227,7 @@ static void add_task(struct taskq_batch *out, const redisReply *e, uint32_t deli
 /* Move the entries of `claimed` whose delivery count (counts[i]) is over the limit to the
  * dead-letter stream, all in one MULTI/EXEC, so an entry is in exactly one of the two
  * streams whenever anyone looks. Returns 0 or -1. */
+/* [snippet:dead-letter] */
 static int dead_letter(struct taskq *q, const char *key, const char *queue,
                        const redisReply *claimed, const long long *counts)
 {
@@ -268,6 +271,7 @@ static int dead_letter(struct taskq *q, const char *key, const char *queue,
     rconn_send(q);
     return rconn_replies(q, sent + 2);
 }
+/* [/snippet:dead-letter] */
 
 /* The delivery counts of the claimed entries, from XPENDING ranged on each id (one
  * pipeline). XAUTOCLAIM has already counted this delivery. */
@@ -337,6 +341,7 @@ static int reclaim(struct taskq *q, const char *queue, const char *key, size_t m
     return rc;
 }
 
+/* [snippet:get] */
 static int redis_get(struct taskq *q, const char *queue, size_t max, int wait_ms,
                      int lease_ms, struct taskq_batch *out)
 {
@@ -379,6 +384,7 @@ static int redis_get(struct taskq *q, const char *queue, size_t max, int wait_ms
     freeReplyObject(r);
     return (int)out->n;
 }
+/* [/snippet:get] */
 
 /* A field of a flat [name, value, name, value...] reply as an integer, or UINT64_MAX. */
 static uint64_t info_field(const redisReply *r, const char *name)

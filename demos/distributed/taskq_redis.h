@@ -14,6 +14,7 @@
 #include <hiredis/hiredis.h>
 
 #include "taskq.h"
+#include "taskq_redis_lists.h"
 
 /* How long past a command's own wait the client waits for Redis's reply before it gives
  * up on the connection (hiredis's socket timeout). */
@@ -76,7 +77,5 @@ int rconn_key(struct taskq *q, char *buf, size_t size, const char *prefix,
 
 /* A reply element's text as a C string into buf (truncated to fit); "" if not a string. */
 void rconn_copy(char *buf, size_t size, const redisReply *r);
-
-extern const struct taskq_backend taskq_redis_lists_backend;   /* taskq_redis_lists.c */
 
 #endif

@@ -50,6 +50,7 @@ struct taskq {
 /* Move back to the queue (KEYS[1], at the consumers' end, oldest first) the tasks held by
  * consumers in the set KEYS[2] whose heartbeat (ARGV[2] .. name) has expired; ARGV[1] ..
  * name is a consumer's processing list. Returns how many tasks moved. */
+/* [snippet:reaper] */
 static struct rscript reap_script = { .src =
     "local moved = 0\n"
     "for _, name in ipairs(redis.call('SMEMBERS', KEYS[2])) do\n"
@@ -61,6 +62,7 @@ static struct rscript reap_script = { .src =
     "  end\n"
     "end\n"
     "return moved\n" };
+/* [/snippet:reaper] */
 
 /* Nack: put back at the consumers' end of KEYS[2] each task that is still in this
  * consumer's processing list KEYS[1] (one the reaper already moved back is left alone). */
@@ -277,6 +279,7 @@ static int lists_get(struct taskq *q, const char *queue, size_t max, int wait_ms
         maybe_reap(q, &k, lease_ms) == -1)
         return -1;
     snprintf(q->last_queue, sizeof q->last_queue, "%s", queue);
+    /* [snippet:lists-get] */
     /* The heartbeat must outlive the wait, or a task moved at the end of a long BLMOVE
      * could be reaped before this consumer has even seen it. */
     rconn_cmd(q, "SADD");
@@ -311,6 +314,7 @@ static int lists_get(struct taskq *q, const char *queue, size_t max, int wait_ms
     freeReplyObject(r);
     if (out->n == 1 && max > 1 && take(q, &k, max - 1, 0, out) == -1)
         return -1;
+    /* [/snippet:lists-get] */
     return (int)out->n;
 }
 
