@@ -78,6 +78,16 @@ class RedisServer:
     def url(self):
         return f"redis://127.0.0.1:{self.port}"
 
+    def command(self, *args):
+        """Send one command, return its reply: int, bytes, None, a list, or an Exception
+        for an error reply. Enough RESP for a test to look inside Redis."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
+            req = b"*%d\r\n" % len(args) + b"".join(
+                b"$%d\r\n%s\r\n" % (len(a), a) for a in
+                (x if isinstance(x, bytes) else str(x).encode() for x in args))
+            s.sendall(req)
+            return _parse(s.makefile("rb"))
+
     def kill(self):
         """SIGKILL the server (its clients see the connection drop) and reap it."""
         if self.proc and self.proc.poll() is None:
@@ -103,3 +113,21 @@ class RedisServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def _parse(f):
+    line = f.readline()
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest
+    if kind == b"-":
+        return Exception(rest.decode())
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        n = int(rest)
+        return None if n < 0 else f.read(n + 2)[:-2]
+    if kind == b"*":
+        n = int(rest)
+        return None if n < 0 else [_parse(f) for _ in range(n)]
+    raise ValueError(f"not RESP: {line!r}")
