@@ -17,6 +17,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(__file__))
 from redislib import RedisServer  # noqa: E402
@@ -64,9 +65,8 @@ class Group:
     def __init__(self):
         self.procs = []
 
-    def start(self, args, **kw):
-        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, **kw)
+    def start(self, args, stderr=subprocess.PIPE):
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr, text=True)
         self.procs.append(p)
         return p
 
@@ -107,7 +107,7 @@ def check_master(scheme, what, rc, out, err, tasks):
           f"rc={rc} {out[-500:]} {err[-1000:]}")
 
 
-def master_workers(url, scheme):
+def master_workers(url, scheme, redis):
     with Group() as g:
         workers = [g.start([program("worker"), "--backend", url, "--name", f"w{i}",
                             "--prefetch", "8"]) for i in range(4)]
@@ -120,7 +120,15 @@ def master_workers(url, scheme):
         check(codes == [0] * 4, f"{scheme}: workers exit 0 on SIGTERM", str(codes))
 
 
-def kill_two_workers(url, scheme):
+def held(redis, scheme, name):
+    """How many tasks of queue "tasks" the consumer `name` holds now."""
+    if scheme == "redis":
+        summary = redis.command("XPENDING", "taskq:tasks", "taskq")
+        return dict((c, int(n)) for c, n in summary[3] or []).get(name.encode(), 0)
+    return redis.command("LLEN", f"taskq-list:tasks.processing:{name}")
+
+
+def kill_two_workers(url, scheme, redis):
     """Workers with a short lease; two die by SIGKILL holding tasks; the survivors take
     those tasks over when the lease runs out. Each task is counted once by the master."""
     tasks = 400
@@ -128,17 +136,26 @@ def kill_two_workers(url, scheme):
         workers = [g.start([program("worker"), "--backend", url, "--name", f"k{i}",
                             "--prefetch", "4", "--lease-ms", "500"]) for i in range(4)]
         master = g.start([program("master"), "--backend", url, "--tasks", str(tasks),
-                          "--work-ms", "5", "--seed", "11"])
+                          "--work-ms", "5", "--seed", "11"], stderr=subprocess.STDOUT)
+        guard = threading.Timer(120, master.kill)     # a hang guard, not a timing check
+        guard.start()
         lines = []
-        while len(lines) < 40:
-            line = master.stdout.readline()
-            if not line:
-                break
+        for line in master.stdout:
             lines.append(line)
-        for w in workers[:2]:
-            w.kill()
-        rc, out, err = g.finish(master)
-        out = "".join(lines) + out
+            if len(lines) == 40:
+                # Kill them while each holds tasks (asked of Redis, not guessed from time),
+                # so those tasks can only reach the master by being delivered again.
+                holding = [0, 0]
+                for _ in range(2000):
+                    holding = [held(redis, scheme, f"k{i}") for i in range(2)]
+                    if all(holding):
+                        break
+                for w in workers[:2]:
+                    w.kill()
+                check(all(holding), f"{scheme}: the 2 workers killed held tasks", str(holding))
+        rc = master.wait()
+        guard.cancel()
+        out, err = "".join(lines), ""
         check_master(scheme, "2 of 4 workers killed", rc, out, err, tasks)
         ids = re.findall(r"^task (\d+): ", out, re.M)
         check(len(ids) == tasks and len(set(ids)) == tasks,
@@ -191,18 +208,15 @@ def poison(url, redis):
 
 
 def programs():
-    if not all(os.path.exists(program(p)) for p in ("master", "worker", "producer",
-                                                      "consumer")):
-        print("programs not built: only the contract was checked")
+    built = all(os.path.exists(program(p)) for p in ("master", "worker", "producer",
+                                                      "consumer"))
+    if not check(built, "master, worker, producer and consumer are built"):
         return
     for scheme in ("redis", "redis-lists"):
         for case in (master_workers, kill_two_workers, producers_consumers):
             with RedisServer() as r:
                 url = r.url.replace("redis", scheme, 1)
-                if case is producers_consumers:
-                    case(url, scheme, r)
-                else:
-                    case(url, scheme)
+                case(url, scheme, r)
     with RedisServer() as r:
         poison(r.url, r)
 
