@@ -72,6 +72,8 @@ struct taskq {
     int max_deliveries;
     char known[KNOWN_QUEUES][128];   /* queues whose group this connection has made sure of */
     size_t nknown;
+    char claim_queue[128];           /* XAUTOCLAIM's cursor: where the next scan of this */
+    char claim_from[TASKQ_ID_MAX];   /* queue's pending list goes on ("0-0": the start) */
 };
 
 /* Ack n tasks of KEYS[1] and add the results to KEYS[2], unless that would take KEYS[2]
@@ -302,7 +304,9 @@ static int claimed_counts(struct taskq *q, const char *key, const redisReply *cl
 }
 
 /* XAUTOCLAIM: take over up to max entries idle longer than lease_ms, dead-letter those
- * delivered too often, add the rest to out. Returns how many were added, or -1. */
+ * delivered too often, add the rest to out. Returns how many were added, or -1. One call
+ * looks at no more than 10 * max pending entries, so it goes on where the last one
+ * stopped (the cursor it returned) and starts over when that says 0-0. */
 static int reclaim(struct taskq *q, const char *queue, const char *key, size_t max,
                    int lease_ms, struct taskq_batch *out)
 {
@@ -311,13 +315,19 @@ static int reclaim(struct taskq *q, const char *queue, const char *key, size_t m
     rconn_str(q, GROUP);
     rconn_str(q, q->name);
     rconn_num(q, lease_ms);
-    rconn_str(q, "0-0");
+    if (strcmp(q->claim_queue, queue) != 0)
+        snprintf(q->claim_from, sizeof q->claim_from, "0-0");
+    rconn_str(q, q->claim_from);
     rconn_str(q, "COUNT");
     rconn_num(q, (long long)max);
     redisReply *r = rconn_call(q, NULL);
     if (!r)
         return -1;
     /* [next cursor, [entry, ...], (Redis 7:) [ids deleted meanwhile]] */
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
+        rconn_copy(q->claim_from, sizeof q->claim_from, r->element[0]);
+        snprintf(q->claim_queue, sizeof q->claim_queue, "%s", queue);
+    }
     const redisReply *claimed = r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
         r->element[1]->type == REDIS_REPLY_ARRAY ? r->element[1] : NULL;
     int rc = 0;
