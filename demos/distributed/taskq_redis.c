@@ -240,7 +240,7 @@ static int dead_letter(struct taskq *q, const char *key, const char *queue,
     for (size_t i = 0; i < claimed->elements; i++) {
         const redisReply *e = claimed->element[i];
         const redisReply *d = entry_field(e, "d");
-        if (counts[i] <= q->max_deliveries || !d)
+        if (counts[i] <= q->max_deliveries)
             continue;
         if (sent == 0) {
             rconn_cmd(q, "MULTI");
@@ -250,7 +250,7 @@ static int dead_letter(struct taskq *q, const char *key, const char *queue,
         rconn_str(q, dead);
         rconn_str(q, "*");
         rconn_str(q, "d");
-        rconn_arg(q, d->str, d->len);
+        rconn_arg(q, d ? d->str : "", d ? d->len : 0);     /* "": not put by taskq */
         rconn_str(q, "id");
         rconn_str(q, e->element[0]->str);
         rconn_str(q, "deliveries");
