@@ -8,7 +8,8 @@
 3. The chapter's programs on both: master and 4 workers, exact sum; 2 of 4 workers killed
    with SIGKILL mid-run (short lease), every result still counted exactly once; producers
    and consumers, every item consumed exactly once. On Streams only: poison tasks nacked by
-   the worker end in the dead stream after exactly 5 deliveries each. (The lists pattern
+   the worker end in the dead stream after exactly 5 deliveries each, and a bound set in
+   Redis stops a producer until a consumer makes room. (The lists pattern
    counts no deliveries, so a poison task there is delivered for ever: no such test.)
 Without redis-server it exits 77 (CTest: skipped) and says why.
 """
@@ -188,6 +189,29 @@ def producers_consumers(url, scheme, redis):
     check(left == 0, f"{scheme}: nothing left in {key}", str(left))
 
 
+def full_queue(url, redis):
+    """Streams: a bound set in Redis (taskq:items.max) makes put answer FULL; the producer
+    waits, and every item still arrives exactly once when a consumer makes room."""
+    redis.command("SET", "taskq:items.max", "5")
+    with Group() as g:
+        producer = g.start([program("producer"), "--backend", url, "--name", "F",
+                            "--count", "20"])
+        for _ in range(5000):                      # until the queue is at its bound
+            if redis.command("XLEN", "taskq:items") == 5:
+                break
+        check(redis.command("XLEN", "taskq:items") == 5 and producer.poll() is None,
+              "redis: a producer stops at the bound of 5 and waits")
+        rc, out, err = g.finish(g.start([program("consumer"), "--backend", url, "--name",
+                                         "c", "--max", "20"]))
+        got = re.findall(r"^c got (F:\d+)$", out, re.M)
+        check(rc == 0 and sorted(got) == sorted(f"F:{i}" for i in range(20)),
+              "redis: the consumer got all 20, each once", f"rc={rc} {out[-300:]}")
+        prc, pout, perr = g.finish(producer)
+        check(prc == 0 and pout == "put 20 items\n" and perr.count("full") == 1,
+              "redis: the producer put all 20, said once that the queue was full",
+              f"rc={prc} {pout!r} {perr!r}")
+
+
 def poison(url, redis):
     """Streams: a task the worker cannot read is nacked; after 5 deliveries it is in the
     dead stream, not delivered again."""
@@ -217,8 +241,9 @@ def programs():
             with RedisServer() as r:
                 url = r.url.replace("redis", scheme, 1)
                 case(url, scheme, r)
-    with RedisServer() as r:
-        poison(r.url, r)
+    for case in (poison, full_queue):
+        with RedisServer() as r:
+            case(r.url, r)
 
 
 def main():
