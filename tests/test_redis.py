@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from redislib import RedisServer  # noqa: E402
@@ -121,6 +122,14 @@ def master_workers(url, scheme, redis):
         check(codes == [0] * 4, f"{scheme}: workers exit 0 on SIGTERM", str(codes))
 
 
+def wait_for(cond, deadline=60):
+    """Poll cond() until it holds or the deadline (a hang guard) passes; its last value."""
+    end = time.monotonic() + deadline
+    while not (ok := cond()) and time.monotonic() < end:
+        time.sleep(0.005)
+    return ok
+
+
 def held(redis, scheme, name):
     """How many tasks of queue "tasks" the consumer `name` holds now."""
     if scheme == "redis":
@@ -147,10 +156,11 @@ def kill_two_workers(url, scheme, redis):
                 # Kill them while each holds tasks (asked of Redis, not guessed from time),
                 # so those tasks can only reach the master by being delivered again.
                 holding = [0, 0]
-                for _ in range(2000):
-                    holding = [held(redis, scheme, f"k{i}") for i in range(2)]
-                    if all(holding):
-                        break
+
+                def both_hold():
+                    holding[:] = [held(redis, scheme, f"k{i}") for i in range(2)]
+                    return all(holding)
+                wait_for(both_hold)
                 for w in workers[:2]:
                     w.kill()
                 check(all(holding), f"{scheme}: the 2 workers killed held tasks", str(holding))
@@ -196,9 +206,7 @@ def full_queue(url, redis):
     with Group() as g:
         producer = g.start([program("producer"), "--backend", url, "--name", "F",
                             "--count", "20"])
-        for _ in range(5000):                      # until the queue is at its bound
-            if redis.command("XLEN", "taskq:items") == 5:
-                break
+        wait_for(lambda: redis.command("XLEN", "taskq:items") == 5)
         check(redis.command("XLEN", "taskq:items") == 5 and producer.poll() is None,
               "redis: a producer stops at the bound of 5 and waits")
         rc, out, err = g.finish(g.start([program("consumer"), "--backend", url, "--name",
