@@ -15,9 +15,10 @@
  * time) and how many times it was delivered: the Pending Entries List (PEL). That is a
  * lease table kept by Redis, so the broker's ideas map one to one:
  *   put       XADD taskq:Q * d PAYLOAD           (in a Lua script: see bounds below)
- *   get       XAUTOCLAIM first: entries idle longer than lease_ms, whoever had them (their
- *             worker died or is too slow), delivery count + 1; then, if none,
- *             XREADGROUP GROUP taskq NAME COUNT max BLOCK wait_ms STREAMS taskq:Q >
+ *   get       XREADGROUP GROUP taskq NAME COUNT max BLOCK wait_ms STREAMS taskq:Q >
+ *             and, every quarter lease or when nothing new is there, XAUTOCLAIM first:
+ *             entries idle longer than lease_ms, whoever had them (their worker died or
+ *             is too slow), delivery count + 1.
  *   ack       XACK, then XDEL: a stream never forgets an entry by itself, and a queue that
  *             only grew would fill memory; acked entries have no further use here.
  *   nack      XCLAIM ... IDLE <huge> JUSTID: the entry stays pending but looks long
@@ -74,6 +75,8 @@ struct taskq {
     size_t nknown;
     char claim_queue[128];           /* XAUTOCLAIM's cursor: where the next scan of this */
     char claim_from[TASKQ_ID_MAX];   /* queue's pending list goes on ("0-0": the start) */
+    int64_t last_claim_ns;           /* when this client last ran XAUTOCLAIM */
+    int nacked;                      /* it nacked since: look again at the next get */
 };
 
 /* Ack n tasks of KEYS[1] and add the results to KEYS[2], unless that would take KEYS[2]
@@ -199,6 +202,7 @@ static int redis_settle(struct taskq *q, int how, const char *queue,
     rconn_str(q, GROUP);
     rconn_str(q, q->name);
     rconn_num(q, how == TASKQ_NACK ? NACK_IDLE_MS : 0);
+    q->nacked |= how == TASKQ_NACK;
     for (size_t i = 0; i < n; i++)
         rconn_str(q, t[i].id);
     return script_result(q, rconn_eval(q, &settle_script));
@@ -328,6 +332,8 @@ static int reclaim(struct taskq *q, const char *queue, const char *key, size_t m
         rconn_copy(q->claim_from, sizeof q->claim_from, r->element[0]);
         snprintf(q->claim_queue, sizeof q->claim_queue, "%s", queue);
     }
+    q->last_claim_ns = now_ns();
+    q->nacked = 0;
     const redisReply *claimed = r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
         r->element[1]->type == REDIS_REPLY_ARRAY ? r->element[1] : NULL;
     int rc = 0;
@@ -351,22 +357,11 @@ static int reclaim(struct taskq *q, const char *queue, const char *key, size_t m
     return rc;
 }
 
-/* [snippet:get] */
-static int redis_get(struct taskq *q, const char *queue, size_t max, int wait_ms,
-                     int lease_ms, struct taskq_batch *out)
+/* XREADGROUP: up to max new entries (">"), waiting up to wait_ms for the first. BLOCK 0
+ * would mean "for ever" to Redis, so "do not wait" leaves BLOCK out. */
+static int read_new(struct taskq *q, const char *key, size_t max, int wait_ms,
+                    struct taskq_batch *out)
 {
-    char key[KEY_MAX];
-    if (max == 0)
-        return 0;
-    /* One socket timeout for the whole get (the longest wait in it), set once. */
-    if (rconn_key(q, key, sizeof key, "taskq:", queue, "") == -1 ||
-        rconn_timeout(q, wait_ms) == -1 || ensure_group(q, queue, key) == -1)
-        return -1;
-    int n = reclaim(q, queue, key, max, lease_ms > 0 ? lease_ms : DEFAULT_LEASE_MS, out);
-    if (n != 0)
-        return n;
-    /* Nothing expired: new entries (">"), waiting for the first if asked to. BLOCK 0 would
-     * mean "for ever" to Redis, so "do not wait" leaves BLOCK out. */
     rconn_cmd(q, "XREADGROUP");
     rconn_str(q, "GROUP");
     rconn_str(q, GROUP);
@@ -393,6 +388,38 @@ static int redis_get(struct taskq *q, const char *queue, size_t max, int wait_ms
     }
     freeReplyObject(r);
     return (int)out->n;
+}
+
+/* [snippet:get] */
+/* A get looks for expired leases (XAUTOCLAIM) first when it is time to: this client
+ * nacked something, or has not looked for a quarter of a lease, or there is nothing new
+ * to read. So a busy worker pays one round trip per get, and a task whose worker died is
+ * taken over at most a quarter lease after its lease ran out. */
+static int redis_get(struct taskq *q, const char *queue, size_t max, int wait_ms,
+                     int lease_ms, struct taskq_batch *out)
+{
+    char key[KEY_MAX];
+    if (max == 0)
+        return 0;
+    /* One socket timeout for the whole get (the longest wait in it), set once. */
+    if (rconn_key(q, key, sizeof key, "taskq:", queue, "") == -1 ||
+        rconn_timeout(q, wait_ms) == -1 || ensure_group(q, queue, key) == -1)
+        return -1;
+    if (lease_ms <= 0)
+        lease_ms = DEFAULT_LEASE_MS;
+    int64_t now = now_ns();
+    int claimed = q->nacked || strcmp(q->claim_queue, queue) != 0 ||
+                  now - q->last_claim_ns >= (int64_t)lease_ms * 250000;
+    int n = claimed ? reclaim(q, queue, key, max, lease_ms, out) : 0;
+    if (n != 0)
+        return n;
+    n = read_new(q, key, max, claimed ? wait_ms : 0, out);
+    if (n != 0 || claimed)
+        return n;
+    n = reclaim(q, queue, key, max, lease_ms, out);      /* nothing new: anything expired? */
+    if (n != 0 || wait_ms == 0)
+        return n;
+    return read_new(q, key, max, wait_ms, out);
 }
 /* [/snippet:get] */
 
