@@ -22,11 +22,11 @@
  *   ack       XACK, then XDEL: a stream never forgets an entry by itself, and a queue that
  *             only grew would fill memory; acked entries have no further use here.
  *   nack      XCLAIM ... IDLE <huge> JUSTID: the entry stays pending but looks long
- *             expired, so the next get by anyone reclaims it (deliveries + 1, the poison
- *             count keeps counting). The other choice, XACK + a fresh XADD, would wake a
- *             blocked reader at once but lose the entry's id and its delivery count (it
- *             would have to travel in the payload). Here a nacked task waits for the next
- *             get of some consumer, at most one wait_ms of a blocked one.
+ *             expired, so the next XAUTOCLAIM by anyone reclaims it (deliveries + 1,
+ *             the poison count keeps counting): the nacker's own next get, or another
+ *             consumer's within a quarter lease. The other choice, XACK + a fresh XADD,
+ *             would wake a blocked reader at once but lose the entry's id and its
+ *             delivery count (it would have to travel in the payload).
  *   renew     XCLAIM ... JUSTID: resets the idle time, does not count a delivery.
  *   dead      an entry reclaimed for the (max_deliveries+1)-th time is not returned: it is
  *             moved to the stream "taskq:Q.dead" (XADD there, XACK, XDEL, in MULTI/EXEC).
