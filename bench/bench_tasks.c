@@ -329,22 +329,35 @@ static int start_workers(struct world *w, const struct series *s, int n)
     return 0;
 }
 
-/* Until the backend counts n consumers on "tasks" (each worker connected and asking), so
- * the master's clock does not include the workers' start. A backend that cannot count
- * them (UINT32_MAX) is not waited for. Returns 0, or -1 after WAIT_NS. */
-static int wait_for_workers(struct world *w, int n)
+/* How many consumers the backend counts now (*n), UINT32_MAX when it cannot count them.
+ * Returns 0 or -1 (said on stderr). */
+static int consumers_now(struct world *w, uint32_t *n)
 {
+    struct taskq_stats st;
+    if (taskq_stats(w->q, "tasks", &st) == -1) {
+        fprintf(stderr, "tasks: stats: %s\n", taskq_error(w->q));
+        return -1;
+    }
+    *n = st.consumers;
+    return 0;
+}
+
+/* Start n workers, then wait until the backend counts n more consumers than before (each
+ * worker connected), so the master's clock does not include the workers' start. A
+ * backend that cannot count them is not waited for. Returns 0, or -1 after WAIT_NS. */
+static int start_workers_connected(struct world *w, const struct series *s, int n)
+{
+    uint32_t before, now;
+    if (consumers_now(w, &before) == -1 || start_workers(w, s, n) == -1)
+        return -1;
     int64_t deadline = now_ns() + WAIT_NS;
     for (;;) {
-        struct taskq_stats st;
-        if (taskq_stats(w->q, "tasks", &st) == -1) {
-            fprintf(stderr, "tasks: stats: %s\n", taskq_error(w->q));
+        if (consumers_now(w, &now) == -1)
             return -1;
-        }
-        if (st.consumers == UINT32_MAX || st.consumers >= (uint32_t)n)
+        if (before == UINT32_MAX || now == UINT32_MAX || now >= before + (uint32_t)n)
             return 0;
         if (now_ns() > deadline) {
-            fprintf(stderr, "tasks: %u of %d workers connected after 10 s\n", st.consumers, n);
+            fprintf(stderr, "tasks: %u of %d workers connected after 10 s\n", now - before, n);
             return -1;
         }
         sleep_ns(1000000);               /* polling a counter, 1 ms apart */
@@ -510,9 +523,7 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
     double seconds = 0;
     int r = world_open(&w, s);
     if (r == 0)
-        r = start_workers(&w, s, workers);
-    if (r == 0)
-        r = wait_for_workers(&w, workers);
+        r = start_workers_connected(&w, s, workers);
     if (r == 0 && TASKS_BENCH == LATENCY)
         r = run_latency(&w, n, &values[0], &values[1]);
     else if (r == 0)

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 from testlib import SRC, check, done, program
 
@@ -94,6 +95,18 @@ def remove_stale(pattern):
             ctl("down", prefix)
 
 
+def wait_for_log(hosts, p, patterns):
+    """Poll p's stderr until every pattern is in it (a hang guard of DEADLINE seconds);
+    True when they all came."""
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline and p.poll() is None:
+        log = hosts.stderr_of(p)
+        if all(re.search(pat, log) for pat in patterns):
+            return True
+        time.sleep(0.01)               # polling interval, not synchronisation
+    return False
+
+
 def read_line_with(p, pattern):
     """Read p's stdout until a line matches pattern (bounded by the process ending)."""
     for line in p.stdout:
@@ -146,7 +159,8 @@ def check_tasks(hosts, tmp):
                        text=True, timeout=DEADLINE)
     if not check(r.returncode == 0, "broker --make-key writes the shared key", r.stderr):
         return
-    broker = hosts.start(0, [program("broker"), "--listen", "198.18.0.1:0", "--key", key])
+    broker = hosts.start(0, [program("broker"), "--listen", "198.18.0.1:0", "--key", key,
+                             "--verbose"])
     m = read_line_with(broker, r"listening on ([\d.]+):(\d+)")
     if not check(m is not None and m.group(1) == "198.18.0.1",
                  "the broker listens on 198.18.0.1 (--listen)", hosts.stderr_of(broker)):
@@ -154,8 +168,16 @@ def check_tasks(hosts, tmp):
     url = f"tcp://198.18.0.1:{m.group(2)}"
     workers = [hosts.start(h, [program("worker"), "--backend", url, "--key", key,
                                "--name", f"w{h}"]) for h in (1, 2)]
+    # Both workers in, each seen by the broker coming from its own host's address, before
+    # the master puts anything: then both are waiting when the tasks arrive.
+    seen = wait_for_log(hosts, broker, [rf'198\.18\.0\.{h + 1}:\d+: "w{h}" authenticated'
+                                        for h in (1, 2)])
+    if not check(seen, "the broker sees w1 from 198.18.0.2 and w2 from 198.18.0.3",
+                 hosts.stderr_of(broker)):
+        return
+    # 1 ms of work a task: a few hundred ms of work, so both workers get a share of it.
     master = hosts.start(1, [program("master"), "--backend", url, "--key", key,
-                             "--tasks", str(TASKS), "--seed", "12"])
+                             "--tasks", str(TASKS), "--work-ms", "1", "--seed", "12"])
     out, _ = master.communicate(timeout=DEADLINE)
     check(master.returncode == 0, "the master exits 0", hosts.stderr_of(master))
     check_master_output(out)
@@ -179,7 +201,8 @@ def check_master_output(out):
           f"{TASKS} result lines, one per task id", f"{len(results)} lines, {len(ids)} ids")
     check(not wrong, "every result is n * n", f"first wrong: {wrong[:3]}")
     names = {r[4] for r in results}
-    check(names <= {"w1", "w2"}, "every result came from a worker on host 1 or 2", names)
+    check(names == {"w1", "w2"}, "the results came from both workers, on hosts 1 and 2",
+          names)
     print("     results by worker: " +
           ", ".join(f"{n} {sum(r[4] == n for r in results)}" for n in sorted(names)))
     m = re.search(r"^done: (\d+) results, (\d+) duplicates ignored, sum of squares (\d+) "
