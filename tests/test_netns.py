@@ -42,23 +42,27 @@ def die_with_us():
 class Hosts:
     """The namespaces PREFIX-0..N-1 and everything started in them."""
 
-    def __init__(self, prefix):
-        self.prefix, self.procs = prefix, []
+    def __init__(self, prefix, logs):
+        self.prefix, self.logs, self.procs = prefix, logs, []
 
-    def start(self, host, args, **kw):
-        """Start args on `host`; stdout piped (text), stderr to a file we can show."""
-        err = tempfile.TemporaryFile(mode="w+")
-        p = subprocess.Popen(["ip", "netns", "exec", f"{self.prefix}-{host}", *args],
-                             stdout=subprocess.PIPE, stderr=err, text=True,
-                             preexec_fn=die_with_us, **kw)
-        p.err = err
+    def start(self, host, args, piped=True):
+        """Start args on `host`; stdout piped (text) or, unless `piped`, into its log with
+        stderr: a file of its own (read at any time with stderr_of: a pipe nobody reads
+        could fill and stop the program)."""
+        p_log = os.path.join(self.logs, f"{len(self.procs)}-{os.path.basename(args[0])}.log")
+        with open(p_log, "a") as err:
+            p = subprocess.Popen(["ip", "netns", "exec", f"{self.prefix}-{host}", *args],
+                                 stdout=subprocess.PIPE if piped else err, stderr=err,
+                                 text=True,
+                                 preexec_fn=die_with_us)
+        p.log = p_log
         self.procs.append(p)
         return p
 
     @staticmethod
     def stderr_of(p):
-        p.err.seek(0)
-        return p.err.read()
+        with open(p.log) as f:
+            return f.read()
 
     def stop_all(self):
         """SIGKILL whatever we started that still runs, by pid, and reap it."""
@@ -167,7 +171,7 @@ def check_tasks(hosts, tmp):
         return
     url = f"tcp://198.18.0.1:{m.group(2)}"
     workers = [hosts.start(h, [program("worker"), "--backend", url, "--key", key,
-                               "--name", f"w{h}"]) for h in (1, 2)]
+                               "--name", f"w{h}"], piped=False) for h in (1, 2)]
     # Both workers in, each seen by the broker coming from its own host's address, before
     # the master puts anything: then both are waiting when the tasks arrive.
     seen = wait_for_log(hosts, broker, [rf'198\.18\.0\.{h + 1}:\d+: "w{h}" authenticated'
@@ -222,21 +226,21 @@ def main():
     if up.returncode == SKIP:
         print(f"SKIP: {up.stderr.strip()}")
         sys.exit(SKIP)
-    hosts = Hosts(prefix)
-    try:
-        check(up.returncode == 0, "netns.sh up makes three hosts", up.stderr)
-        if up.returncode == 0 and check_plumbing(hosts) and "plumbing" not in sys.argv:
-            with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
+        hosts = Hosts(prefix, tmp)
+        try:
+            check(up.returncode == 0, "netns.sh up makes three hosts", up.stderr)
+            if up.returncode == 0 and check_plumbing(hosts) and "plumbing" not in sys.argv:
                 check_tasks(hosts, tmp)
-    finally:
-        hosts.stop_all()
-        left = hosts.stragglers()
-        check(not left, "no process is left in any namespace (ip netns pids)", left)
-        down = ctl("down", prefix)          # also stops any straggler, by pid
-        check(down.returncode == 0, "netns.sh down succeeds", down.stderr)
-        check(not hosts.left(), "no namespace is left", hosts.left())
-        again = ctl("down", prefix)
-        check(again.returncode == 0, "netns.sh down again is harmless", again.stderr)
+        finally:
+            hosts.stop_all()
+            left = hosts.stragglers()
+            check(not left, "no process is left in any namespace (ip netns pids)", left)
+            down = ctl("down", prefix)          # also stops any straggler, by pid
+            check(down.returncode == 0, "netns.sh down succeeds", down.stderr)
+            check(not hosts.left(), "no namespace is left", hosts.left())
+            again = ctl("down", prefix)
+            check(again.returncode == 0, "netns.sh down again is harmless", again.stderr)
     done()
 
 
