@@ -158,6 +158,9 @@ def check_plumbing(hosts):
 
 def check_tasks(hosts, tmp):
     """The broker on host 0, the master and worker w1 on host 1, worker w2 on host 2."""
+    missing = [n for n in ("broker", "master", "worker") if not os.access(program(n), os.X_OK)]
+    if not check(not missing, "broker, master and worker are built", f"missing: {missing}"):
+        return
     key = os.path.join(tmp, "taskq.key")
     r = subprocess.run([program("broker"), "--make-key", key], capture_output=True,
                        text=True, timeout=DEADLINE)
