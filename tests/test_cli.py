@@ -34,6 +34,11 @@ BAD_VALUES = {
     "server_pool": ["--workers", "many"],
     "server_fork": ["--header-timeout", "-1"],
     "server_prefork": ["--workers", "5000"],
+    "broker": ["--max-deliveries", "0"],
+    "master": ["--tasks", "0"],
+    "worker": ["--prefetch", "5000"],
+    "producer": ["--size", "0"],
+    "consumer": ["--wait-ms", "soon"],
 }
 
 # For each program, one whole-number flag; decimal flags (seconds) and list flags where it
@@ -45,7 +50,9 @@ WHOLE = {
     "switching": "--tasks", "pool": "--workers", "subprocess": "--max-output",
     "loop": "--ms", "server_uv": "--port", "server_uv_multi": "--workers",
     "server_threads": "--header-timeout", "server_pool": "--workers",
-    "server_fork": "--header-timeout", "server_prefork": "--workers",
+    "server_fork": "--header-timeout", "server_prefork": "--workers", "broker": "--lease-ms",
+    "master": "--tasks", "worker": "--exit-when-idle", "producer": "--count",
+    "consumer": "--max",
     "bench_create": "--iterations", "bench_ctxswitch": "--rounds", "bench_ipc": "--blocks",
     "bench_race": "--trials", "bench_server": "--connections",
     "bench_server_io": "--connections", "bench_server_mem": "--connections",
