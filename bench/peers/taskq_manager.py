@@ -81,15 +81,6 @@ def collect(results, want, seen):
     return total
 
 
-def bounded(lo, hi):
-    def parse(text):
-        value = int(text)
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"{value} is out of range ({lo}..{hi})")
-        return value
-    return parse
-
-
 def run_master(args, tasks, results):
     """Put the tasks, collect the results; returns (sum, expected, latencies in us)."""
     rng = random.Random(args.seed)
@@ -116,10 +107,12 @@ def main():
         description="Tasks/s (or one task's latency) through a task queue and a result queue "
                     "served by a BaseManager (seed 000's design).")
     parser.add_argument("--mode", choices=["throughput", "latency"], required=True)
-    parser.add_argument("--tasks", type=bounded(1, 10_000_000), default=10_000, metavar="N")
-    parser.add_argument("--workers", type=bounded(1, 256), default=2, metavar="W")
+    parser.add_argument("--tasks", type=int, default=10_000, metavar="N")
+    parser.add_argument("--workers", type=int, default=2, metavar="W")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    if not (1 <= args.tasks <= 10_000_000 and 1 <= args.workers <= 256):
+        parser.error("--tasks must be 1..10000000 and --workers 1..256")
     lifeline.default_stop_signals()
 
     authkey = os.urandom(16)
