@@ -111,7 +111,7 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
 }
 
 /* Tasks per run: the --tasks flag, else 100 000 in full mode and 5 000 in quick mode (the
- * latency bench: round trips, 2 000 and 300); the Python design is about 20x slower, so it
+ * latency bench: round trips, 2 000 and 300); the Python design is much slower, so it
  * gets a fifth of them. */
 static long tasks_per_run(const struct bench_opts *o, enum kind kind)
 {
