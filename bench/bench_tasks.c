@@ -20,7 +20,8 @@
  * Every run starts its own backend on a free loopback port in a temporary folder (the
  * broker with a fresh key, redis-server with --save '' --appendonly no) and stops it and
  * the workers by pid; each child gets a signal when the bench dies (end_with_parent), so
- * a killed bench leaves nothing behind. The programs' stderr goes to a log in that folder,
+ * a killed bench leaves no process behind (and its folder, which it could not remove, is
+ * removed by the next run). The programs' stderr goes to a log in that folder,
  * shown when a run fails. The master checks its results (sum of squares against the
  * expected); a wrong sum fails the run. Missing redis-server, a build without a Redis
  * backend, or no python3: those series say "skipped".
@@ -32,6 +33,7 @@
 #include "auth.h"
 #include "taskq.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -296,13 +298,33 @@ static int world_close(struct world *w, int failed)
     return bad ? -1 : 0;
 }
 
+/* A bench killed by a signal cannot remove its folder; the next run does: every
+ * /var/tmp/bench-tasks-PID-* whose PID is no longer running. */
+static void remove_stale_folders(void)
+{
+    DIR *d = opendir("/var/tmp");
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char path[PATH_MAX];
+        int pid;
+        if (sscanf(e->d_name, "bench-tasks-%d-", &pid) != 1 || pid <= 0 ||
+            (kill(pid, 0) == 0 || errno != ESRCH))
+            continue;
+        snprintf(path, sizeof path, "/var/tmp/%s", e->d_name);
+        nftw(path, remove_one, 8, FTW_DEPTH | FTW_PHYS);
+    }
+    if (d)
+        closedir(d);
+}
+
 /* A folder, the series' backend, and this bench's own connection to it. Returns 0; 1 when
  * the series cannot run here (said on stderr: skip); -1 on failure. Either way the world
  * is closed with world_close(). */
 static int world_open(struct world *w, const struct series *s)
 {
     memset(w, 0, sizeof *w);
-    snprintf(w->dir, sizeof w->dir, "/var/tmp/bench-tasks-XXXXXX");
+    remove_stale_folders();
+    snprintf(w->dir, sizeof w->dir, "/var/tmp/bench-tasks-%d-XXXXXX", (int)getpid());
     if (!mkdtemp(w->dir))
         die_errno("mkdtemp");
     snprintf(w->log, sizeof w->log, "%s/programs.log", w->dir);
