@@ -12,10 +12,15 @@
 
 #include "core.h"
 
+#ifdef TASKQ_HAVE_REDIS
+#include "taskq_redis_lists.h"
+#endif
+
 static const struct taskq_backend *const backends[] = {
     &taskq_broker_backend,
 #ifdef TASKQ_HAVE_REDIS
     &taskq_redis_backend,
+    &taskq_redis_lists_backend,      /* the pattern Streams replaced, for the lesson */
 #endif
 };
 
