@@ -10,6 +10,9 @@ def reading(rows, machine):
         return "The broker without a journal was not measured, so there is nothing to compare."
     parts = [f"fsync {v[len('fsync-'):]} {rate[v]:,.0f} ({rate[v] / base:.0%})"
              for v in ("fsync-never", "fsync-batch", "fsync-always") if v in rate]
+    if not parts:
+        return (f"Without a journal the broker did {base:,.0f} tasks/s; the journal's series "
+                f"were not measured (the bench's log says why: a broker without --journal).")
     return (f"Without a journal the broker did {base:,.0f} tasks/s; with one: " +
             ", ".join(parts) + " of that. never and batch pay for the writes; always also waits for the disk "
             "to confirm before puts are acknowledged, so it shows what this machine's disk "
