@@ -57,8 +57,10 @@ hosts_of() {
 
 up() {
     local prefix=$1 n=$2 hub=$1-hub i host
-    [[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 200 ] ||
-        { echo "netns: N must be 1..200, not '$n'" >&2; exit 2; }
+    if ! [[ $n =~ ^[0-9]+$ ]] || [ "$n" -lt 1 ] || [ "$n" -gt 200 ]; then
+        echo "netns: N must be 1..200, not '$n'" >&2
+        exit 2
+    fi
     [ -z "$(hosts_of "$prefix")" ] || fail "hosts $prefix-* exist already (netns.sh down $prefix)"
     # The first namespace tells whether this machine lets us make any (a container without
     # CAP_SYS_ADMIN does not): that is a skip, not a failure.
@@ -89,7 +91,7 @@ down() {
     for host in $(hosts_of "$prefix"); do
         pids=$(ip netns pids "$host" 2>/dev/null)
         if [ -n "$pids" ]; then
-            echo "netns: $host: stopping processes still in it:" $pids >&2
+            echo "netns: $host: stopping processes still in it: ${pids//$'\n'/ }" >&2
             # shellcheck disable=SC2086   # one pid a word
             kill -KILL $pids 2>/dev/null
         fi
