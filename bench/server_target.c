@@ -60,8 +60,7 @@ static int start_model(const char *model, long header_timeout_ms, struct target 
     return 0;
 }
 
-/* A free loopback port: bind port 0, read what the kernel gave, let it go again. */
-static int free_port(void)
+int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -73,7 +72,7 @@ static int free_port(void)
     return ntohs(sa.sin_port);
 }
 
-static int can_connect(int port)
+int can_connect(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),

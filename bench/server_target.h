@@ -29,4 +29,11 @@ int target_start(const char *model, int nginx_workers, const char *nginx_conf,
  * exited 0 or, having reaped its workers, died of that SIGTERM as the process servers do. */
 int target_stop(struct target *t);
 
+/* A free loopback port: bind port 0, read what the kernel gave, let it go again (for a
+ * server that cannot pick its own, such as nginx or redis-server). */
+int free_port(void);
+
+/* 1 if something accepts TCP connections on 127.0.0.1:port now, else 0. */
+int can_connect(int port);
+
 #endif

@@ -22,6 +22,9 @@ TINY = {
     "server_io": ["--variant", "server_threads", "--connections", "4", "--seconds", "1"],
     "server_mem": ["--variant", "server_uv", "--connections", "10"],
     "slowloris": ["--variant", "server_pool", "--connections", "10", "--seconds", "1"],
+    "tasks": ["--variant", "broker-p64", "--tasks", "200"],
+    "tasks_latency": ["--variant", "broker", "--tasks", "20"],
+    "tasks_journal": ["--variant", "fsync-batch", "--tasks", "200"],
 }
 # Units of measured times and rates: these must be strictly positive (counts may be 0).
 POSITIVE_UNITS = ("ns", "MiB/s")

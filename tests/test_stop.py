@@ -114,6 +114,12 @@ CASES = {
                       + BENCH, kids(3)),
     "bench_spin-py": ("bench_spin", ["--variant", "py-processes", "--seconds", "30"] + BENCH,
                       kids(2)),
+    # The distributed bench: a broker, a worker and the master (the first point, 1 worker);
+    # the Python design: the peer, its manager's server process and a worker.
+    "bench_tasks": ("bench_tasks", ["--variant", "broker-p1", "--tasks", "10000000"] + BENCH,
+                    kids(3)),
+    "bench_tasks-py": ("bench_tasks", ["--variant", "python-manager", "--tasks", "10000000"]
+                       + BENCH, kids(3)),
 }
 
 check(become_subreaper(), "the test can adopt orphans (PR_SET_CHILD_SUBREAPER)")
