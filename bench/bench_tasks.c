@@ -103,11 +103,14 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
     size_t n = 0, nsteps = o->full ? 4 : 3;
     for (size_t s = 0; s < NSERIES; s++) {
         if (TASKS_BENCH == LATENCY && n < max)
-            pts[n++] = (struct bench_point){ series[s].variant, 1 };
+            pts[n++] = (struct bench_point){ .variant = series[s].variant, .x = 1,
+                                             .kind = (int)s };
         else if (TASKS_BENCH == JOURNAL && n < max)
-            pts[n++] = (struct bench_point){ series[s].variant, JOURNAL_WORKERS };
+            pts[n++] = (struct bench_point){ .variant = series[s].variant,
+                                             .x = JOURNAL_WORKERS, .kind = (int)s };
         for (size_t i = 0; TASKS_BENCH == THROUGHPUT && i < nsteps && n < max; i++)
-            pts[n++] = (struct bench_point){ series[s].variant, (double)steps[i] };
+            pts[n++] = (struct bench_point){ .variant = series[s].variant,
+                                             .x = (double)steps[i], .kind = (int)s };
     }
     return n;
 }
@@ -549,9 +552,7 @@ static int run_python(const struct bench_opts *o, long n, int workers, double *v
 
 static int run(const struct bench_point *p, const struct bench_opts *o, double *values)
 {
-    const struct series *s = series;
-    while (strcmp(s->variant, p->variant))
-        s++;
+    const struct series *s = &series[p->kind];
     int workers = (int)p->x;
     long n = tasks_per_run(o, s->kind);
     if (s->kind == PYTHON)
@@ -576,6 +577,8 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
 static const struct bench_def def = {
 #if TASKS_BENCH == LATENCY
     .name = "tasks_latency",
+    .x_name = "workers",
+    .x_unit = "workers",
     .usage =
         "tasks_latency (bench) - one task end to end (put, a worker squares it, the result\n"
         "                        back), p50 and p99: the broker, Redis Streams, Redis lists\n"
@@ -584,9 +587,10 @@ static const struct bench_def def = {
         "Usage: bench_tasks_latency [--tasks N] [--peers DIR] [--python PATH] [common flags]\n"
         "  --tasks N   round trips per run (default 300, full mode 2000)\n",
     .metrics = { { "p50_us", "us" }, { "p99_us", "us" } },
-    .nmetrics = 2,
 #elif TASKS_BENCH == JOURNAL
     .name = "tasks_journal",
+    .x_name = "workers",
+    .x_unit = "workers",
     .usage =
         "tasks_journal (bench) - the broker's tasks/s (2 workers, prefetch 64) without a\n"
         "                        journal and with --journal at --fsync never, batch, always\n"
@@ -594,9 +598,10 @@ static const struct bench_def def = {
         "Usage: bench_tasks_journal [--tasks N] [common flags]\n"
         "  --tasks N   tasks per run (default 5000, full mode 100000)\n",
     .metrics = { { "tasks_per_s", "tasks/s" } },
-    .nmetrics = 1,
 #else
     .name = "tasks",
+    .x_name = "workers",
+    .x_unit = "workers",
     .usage =
         "tasks (bench) - tasks/s against workers (1, 2, 4; full mode 8 too), prefetch 1 and\n"
         "                64: the broker, Redis Streams, Redis lists, and seed 000's\n"
@@ -605,7 +610,6 @@ static const struct bench_def def = {
         "Usage: bench_tasks [--tasks N] [--peers DIR] [--python PATH] [common flags]\n"
         "  --tasks N   tasks per run (default 5000, full mode 100000; Python a fifth)\n",
     .metrics = { { "tasks_per_s", "tasks/s" } },
-    .nmetrics = 1,
 #endif
 #if TASKS_BENCH != JOURNAL
     .peer = "taskq_manager.py",
@@ -616,7 +620,6 @@ static const struct bench_def def = {
     .default_repeats_quick = 3,
 #endif
     .default_repeats_full = 3,
-    .default_warmup = 0,
     .ignore_sigpipe = 1,                    /* a backend that vanished: EPIPE, not death */
     .flag = flag,
     .plan = plan,
