@@ -575,7 +575,7 @@ static void handle_frame(struct conn *c, const unsigned char *f, size_t size)
 static void process(struct conn *c)
 {
     size_t off = 0;
-    while (!c->closing && !c->finishing && !c->waiting && !c->throttled) {
+    while (off < c->len && !c->closing && !c->finishing && !c->waiting && !c->throttled) {
         long size = wire_frame_size(c->in + off, c->len - off);
         if (size == -1) {
             uint32_t n = (uint32_t)c->in[off] << 24 | (uint32_t)c->in[off + 1] << 16

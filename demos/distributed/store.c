@@ -366,6 +366,8 @@ static void lease(struct store *st, struct store_task *t, struct store_consumer 
     t->deliveries++;
     t->deadline = deadline;
     heap_push(st, t);
+    if (st->hooks.delivered)
+        st->hooks.delivered(st->hooks.ctx, q->name, q->len, t->id);
 }
 
 /* Hand ready tasks of q to its waiters, oldest waiter first, while both last. */
@@ -398,7 +400,7 @@ static struct store_link *give_back(struct store *st, struct store_task *t,
         d->n_ready++;
         q->dead_lettered++;
         if (st->hooks.dead)
-            st->hooks.dead(st->hooks.ctx, t->id, d->name, d->len, t->deliveries);
+            st->hooks.dead(st->hooks.ctx, q->name, q->len, t->id, t->deliveries);
         return front;
     }
     if (!front)
@@ -523,11 +525,12 @@ static struct store_task *held(struct store *st, struct store_consumer *c,
 static void ack_one(struct store *st, struct store_task *t)
 {
     uint64_t id = t->id;
-    t->q->acked++;
+    struct store_queue *q = t->q;
+    q->acked++;
     unlease(st, t);
     task_free(st, t);
     if (st->hooks.ack)
-        st->hooks.ack(st->hooks.ctx, id);
+        st->hooks.ack(st->hooks.ctx, q->name, q->len, id);
 }
 
 size_t store_ack(struct store *st, struct store_consumer *c, const char *queue, size_t qlen,
@@ -703,4 +706,30 @@ int store_forget(struct store *st, uint64_t id)
         t->q->n_ready--;
     task_free(st, t);
     return 1;
+}
+
+void store_advance_ids(struct store *st, uint64_t max_id)
+{
+    if (max_id >= st->next_id)
+        st->next_id = max_id + 1;
+}
+
+uint64_t store_max_id(const struct store *st) { return st->next_id - 1; }
+
+/* fn for each task of one list (linked by qlink); nonzero when fn asked to stop. */
+static int walk_list(const struct store_queue *q, const struct store_link *l,
+                     store_walk_fn fn, void *arg)
+{
+    for (const struct store_link *e = l->next; e != l; e = e->next)
+        if (fn(arg, q->name, q->len, TASK_OF(e, qlink)))
+            return 1;
+    return 0;
+}
+
+void store_walk(const struct store *st, store_walk_fn fn, void *arg)
+{
+    for (size_t i = 0; i < st->buckets_n; i++)
+        for (const struct store_queue *q = st->buckets[i]; q; q = q->hnext)
+            if (walk_list(q, &q->leased, fn, arg) || walk_list(q, &q->ready, fn, arg))
+                return;
 }
