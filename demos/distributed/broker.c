@@ -82,6 +82,9 @@ struct broker {
     uv_tcp_t listener;
     uv_timer_t lease_timer;
     uv_signal_t sigint, sigterm;
+    uv_prepare_t before_poll;       /* both send the replies of the turn (flush_turn()) */
+    uv_check_t after_poll;
+    struct conn *dirty;             /* connections with replies to send this turn */
     uint64_t armed;                 /* the deadline lease_timer is set for */
     struct store *st;
     unsigned char key[AUTH_KEY_BYTES];
@@ -106,7 +109,8 @@ struct conn {
     size_t len, cap;
     struct wire_buf out;            /* replies built since the last flush */
     int open_handles;
-    unsigned authed : 1, waiting : 1, throttled : 1, reading : 1, finishing : 1,
+    struct conn *next_dirty;
+    unsigned dirty : 1, authed : 1, waiting : 1, throttled : 1, reading : 1, finishing : 1,
         closing : 1, registered : 1, shut : 1;
 };
 
@@ -120,6 +124,7 @@ static char sink[64 * 1024];        /* what a refused client still sends goes he
 
 static void process(struct conn *c);
 static void conn_close(struct conn *c);
+static void mark_dirty(struct conn *c);
 static void update_reading(struct conn *c);
 static void arm_lease_timer(struct broker *b);
 
@@ -215,6 +220,34 @@ static void flush(struct conn *c)
     }
 }
 
+/* c has replies to send: they go out at the end of this loop turn, all in one write, and
+ * (with a journal) only after the turn's records are written. */
+static void mark_dirty(struct conn *c)
+{
+    if (!c->dirty) {
+        c->dirty = 1;
+        c->next_dirty = c->b->dirty;
+        c->b->dirty = c;
+    }
+}
+
+/* The end of a turn of the loop: send every connection's replies. Runs after the IO
+ * callbacks (check) and after the timers (prepare, before the loop sleeps), so a reply
+ * made by either never waits for the next event. A connection closed this turn is still
+ * in memory here: libuv frees handles only after the check phase. */
+static void flush_turn(struct broker *b)
+{
+    while (b->dirty) {
+        struct conn *c = b->dirty;
+        b->dirty = c->next_dirty;
+        c->dirty = 0;
+        flush(c);
+    }
+}
+
+static void on_before_poll(uv_prepare_t *h) { flush_turn(h->data); }
+static void on_after_poll(uv_check_t *h) { flush_turn(h->data); }
+
 static size_t write_queue(const struct conn *c)
 {
     return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp) + c->out.len;
@@ -242,7 +275,7 @@ static void on_hello_timeout(uv_timer_t *t)
 {
     struct conn *c = t->data;
     reject(c, WIRE_E_AUTH, "no HELLO within %d ms", HELLO_TIMEOUT_MS);
-    flush(c);
+    mark_dirty(c);
     update_reading(c);
 }
 
@@ -594,7 +627,7 @@ static void process(struct conn *c)
     c->len -= off;
     if (c->len > 0 && off > 0)
         memmove(c->in, c->in + off, c->len);
-    flush(c);
+    mark_dirty(c);
     update_reading(c);
     arm_lease_timer(c->b);
 }
@@ -734,7 +767,7 @@ static void on_connection(uv_stream_t *server, int status)
     wire_raw(&c->out, c->nonce, WIRE_NONCE);
     wire_end(&c->out);
     uv_timer_start(&c->timer, on_hello_timeout, HELLO_TIMEOUT_MS, 0);
-    flush(c);
+    mark_dirty(c);
     update_reading(c);
 }
 /* [/snippet:accept] */
@@ -944,6 +977,11 @@ int main(int argc, char **argv)
     b.sigint.data = b.sigterm.data = &b;
     check_uv("uv_signal_start", uv_signal_start(&b.sigint, on_signal, SIGINT));
     check_uv("uv_signal_start", uv_signal_start(&b.sigterm, on_signal, SIGTERM));
+    check_uv("uv_prepare_init", uv_prepare_init(b.loop, &b.before_poll));
+    check_uv("uv_check_init", uv_check_init(b.loop, &b.after_poll));
+    b.before_poll.data = b.after_poll.data = &b;
+    check_uv("uv_prepare_start", uv_prepare_start(&b.before_poll, on_before_poll));
+    check_uv("uv_check_start", uv_check_start(&b.after_poll, on_after_poll));
     start_listening(&b);
 
     uv_run(b.loop, UV_RUN_DEFAULT);   /* every connection, timer and signal: here */
