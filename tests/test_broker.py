@@ -275,6 +275,48 @@ def key_files(tmp):
           f"exit {r.returncode}: {r.stderr}")
 
 
+def journal(tmp, policy):
+    """--journal: what was answered survives SIGKILL; what was acked stays gone; counts of
+    deliveries and dead letters survive; ids never go back."""
+    path = os.path.join(tmp, f"journal-{policy}.log")
+    args = ["--journal", path, "--fsync", policy, "--max-deliveries", "2"]
+    p, port, key = start_broker(tmp, args)
+    c = Client(port, key, "j")
+    ids = c.put("jq", [b"a", b"b", b"c", b"d"])
+    c.get("jq", max=2)                                   # a, b leased
+    c.ack("jq", [ids[0]])                                # a gone
+    c.put("jq", [b"e"])
+    c.get("jq", max=1)                                   # c: nacked twice: dead
+    c.nack("jq", [ids[2]])
+    c.get("jq", max=1)
+    c.nack("jq", [ids[2]])
+    last = c.put("jq", [b"f"])[0]
+    c.close()
+    rc, _, _ = stop_broker(p, signal.SIGKILL)
+    p, port, key = start_broker(tmp, args)
+    check(wait_until(lambda: "5 tasks outstanding (1 dead)" in broker_log(p)),
+          f"--fsync {policy}: the restarted broker says what it replayed", broker_log(p))
+    c = Client(port, key, "j2")
+    got = c.get("jq", max=10)
+    check(got == [(ids[1], 2, b"b"), (ids[3], 1, b"d"), (last - 1, 1, b"e"),
+                  (last, 1, b"f")],
+          f"--fsync {policy}: after SIGKILL every answered put is back, the acked one is "
+          "not, deliveries kept", str(got))
+    check([e[:3] for e in c.inspect("jq.dead")] == [(ids[2], READY, 2)],
+          f"--fsync {policy}: the dead letter is still dead", str(c.inspect("jq.dead")))
+    check(c.ack("jq", [t[0] for t in got]) == 4 and c.put("jq", [b"g"])[0] == last + 1,
+          f"--fsync {policy}: ids go on from where they were")
+    c.close()
+    rc, _, err = stop_broker(p)
+    check(rc == 0, f"--fsync {policy}: SIGTERM with a journal: exit 0", err)
+    p, port, key = start_broker(tmp, args)
+    c = Client(port, key, "j3")
+    check(c.stats("jq")["ready"] == 1 and c.put("jq", [b"h"])[0] == last + 2,
+          f"--fsync {policy}: a clean restart: one ready, ids still going up")
+    c.close()
+    stop_broker(p)
+
+
 with tempfile.TemporaryDirectory() as tmp:
     key_files(tmp)
     broker, port, key = start_broker(tmp, ["--max-deliveries", str(K), "--max-queue",
@@ -296,6 +338,12 @@ with tempfile.TemporaryDirectory() as tmp:
     main.close()
     rc, out, err = stop_broker(broker)
     check(rc == 0 and "stats:" in err, "SIGTERM: stats on stderr, exit 0", f"{rc}: {err}")
+
+    r = run([program("broker"), "--fsync", "always"])
+    check(r.returncode == 2 and "--journal" in r.stderr, "--fsync without --journal: exit 2",
+          r.stderr)
+    for policy in ("never", "batch", "always"):
+        journal(tmp, policy)
 
     # SIGKILL: nothing survives it (the broker has no children), and the port is free again
     broker, port, key = start_broker(tmp)

@@ -40,6 +40,9 @@
  *                once (on_deliver), the timer answers "TASKS 0" otherwise. Requests the
  *                client pipelined behind it wait their turn;
  *   leases    -> one timer for the earliest lease deadline of all (arm_lease_timer());
+ *   journal   -> with --journal, the store's hooks append records; at the end of each loop
+ *                turn flush_turn() writes them (journal.c) before it sends any reply, so an
+ *                answered PUT survives a SIGKILL; replay at start restores what was left;
  *   refuse    -> reject(): log "broker: ADDR:PORT: reason", send ERROR, close only this one;
  *   close     -> conn_close(): what it held goes back to its queues.
  * See also: docs/distributed/broker.md, demos/distributed/wire.h (the frames), auth.h (the
@@ -47,6 +50,7 @@
  */
 #include "auth.h"
 #include "core.h"
+#include "journal.h"
 #include "store.h"
 #include "uvcheck.h"
 #include "wire.h"
@@ -66,6 +70,7 @@
 #define IN_MIN 4096                 /* a connection's input buffer starts this small... */
 #define IN_MAX (2 * (WIRE_HEADER + WIRE_MAX_FRAME))   /* ...and never grows past this */
 #define IN_KEEP (64 * 1024)         /* an emptied buffer bigger than this is given back */
+#define COMPACT_MIN (16u << 20)     /* the journal is rewritten once past this and doubled */
 
 struct opts {
     char addr[64];
@@ -73,7 +78,7 @@ struct opts {
     const char *key_file, *journal;
     uint32_t lease_ms, max_deliveries;
     size_t max_queue;
-    int fsync, fsync_ms, verbose;
+    int fsync, fsync_ms, verbose, fsync_given;
 };
 
 struct broker {
@@ -84,7 +89,9 @@ struct broker {
     uv_signal_t sigint, sigterm;
     uv_prepare_t before_poll;       /* both send the replies of the turn (flush_turn()) */
     uv_check_t after_poll;
+    uv_timer_t sync_timer;          /* --fsync batch: fdatasync every --fsync-ms */
     struct conn *dirty;             /* connections with replies to send this turn */
+    struct journal *journal;        /* NULL without --journal */
     uint64_t armed;                 /* the deadline lease_timer is set for */
     struct store *st;
     unsigned char key[AUTH_KEY_BYTES];
@@ -220,6 +227,154 @@ static void flush(struct conn *c)
     }
 }
 
+/* ---- the journal: records first, replies after ---------------------------------------- */
+
+/* The store's hooks append records to the journal's buffer; flush_turn() writes them with
+ * one write(2) (and fdatasync under --fsync always) before any reply of the turn is sent.
+ * So a PUT_OK never leaves before its record is in the kernel's hands: SIGKILL of the
+ * broker loses no acknowledged put. */
+static int on_put_record(void *ctx, const char *q, size_t qlen, uint64_t first_id,
+                         const struct store_item *items, size_t n)
+{
+    struct broker *b = ctx;
+    for (size_t i = 0; i < n; i++)
+        journal_put(b->journal, q, qlen, first_id + i, items[i].data, items[i].len);
+    return 0;                         /* a failed write stops the broker in journal_turn() */
+}
+
+static void on_ack_record(void *ctx, const char *q, size_t qlen, uint64_t id)
+{
+    journal_ack(((struct broker *)ctx)->journal, q, qlen, id);
+}
+
+static void on_delivered_record(void *ctx, const char *q, size_t qlen, uint64_t id)
+{
+    journal_delivered(((struct broker *)ctx)->journal, q, qlen, id);
+}
+
+static void on_dead_record(void *ctx, const char *q, size_t qlen, uint64_t id,
+                           uint32_t deliveries)
+{
+    (void)deliveries;                 /* replay counts the DELIVERED records itself */
+    journal_dead(((struct broker *)ctx)->journal, q, qlen, id);
+}
+
+/* Compaction hands the journal every task in the store: collected first (store_walk is a
+ * callback), then given one at a time (journal_rewrite pulls). */
+struct snapshot {
+    const struct store_task **tasks;
+    const char **queues;
+    size_t *qlens;
+    size_t n, cap, next;
+};
+
+static int snap_add(void *arg, const char *q, size_t qlen, const struct store_task *t)
+{
+    struct snapshot *sn = arg;
+    if (sn->n == sn->cap) {
+        sn->cap = sn->cap ? 2 * sn->cap : 1024;
+        sn->tasks = realloc(sn->tasks, sn->cap * sizeof *sn->tasks);
+        sn->queues = realloc(sn->queues, sn->cap * sizeof *sn->queues);
+        sn->qlens = realloc(sn->qlens, sn->cap * sizeof *sn->qlens);
+        if (!sn->tasks || !sn->queues || !sn->qlens)
+            die_errno("realloc");
+    }
+    sn->tasks[sn->n] = t;
+    sn->queues[sn->n] = q;
+    sn->qlens[sn->n++] = qlen;
+    return 0;
+}
+
+static int snap_next(void *ctx, struct journal_task *jt)
+{
+    struct snapshot *sn = ctx;
+    if (sn->next == sn->n)
+        return 0;
+    const struct store_task *t = sn->tasks[sn->next];
+    *jt = (struct journal_task){ .id = t->id, .queue = sn->queues[sn->next],
+                                 .queue_len = sn->qlens[sn->next],
+                                 .deliveries = t->deliveries, .dead = 0,
+                                 .payload = t->payload, .payload_len = t->len };
+    sn->next++;
+    return 1;
+}
+
+/* Once the file has doubled since its last rewrite, write it again with only what is in
+ * the store now (a task in "q.dead" is written as a task of that queue). The loop waits
+ * meanwhile: a pause proportional to what is outstanding, not to the history. */
+static void compact(struct broker *b)
+{
+    struct snapshot sn = { 0 };
+    store_walk(b->st, snap_add, &sn);
+    if (journal_rewrite(b->journal, snap_next, &sn) == -1)
+        die_msg("journal: %s: stopping before any reply that depends on it goes out",
+                journal_error(b->journal));
+    if (b->o.verbose)
+        fprintf(stderr, "%s: journal rewritten: %zu tasks, %llu bytes\n", prog_name, sn.n,
+                (unsigned long long)journal_size(b->journal));
+    free(sn.tasks);
+    free(sn.queues);
+    free(sn.qlens);
+}
+
+/* The turn's records reach the kernel (and the disk under --fsync always) before its
+ * replies go out. If that fails, the replies must not go: stop (the records may be lost,
+ * so the promises must not be made). */
+static void journal_turn(struct broker *b)
+{
+    if (journal_flush(b->journal) == -1)
+        die_msg("journal: %s: stopping without sending the replies it would have covered",
+                journal_error(b->journal));
+    if (journal_compact_due(b->journal, COMPACT_MIN))
+        compact(b);
+}
+
+static void on_sync_timer(uv_timer_t *t)
+{
+    struct broker *b = t->data;
+    if (journal_sync_due(b->journal) && journal_sync(b->journal) == -1)
+        die_msg("journal: %s", journal_error(b->journal));
+}
+
+/* Replay: each task the journal still holds is ready again in its queue (a dead one in
+ * "<queue>.dead"), in the order it was first put, with its deliveries. */
+static void on_replayed(void *ctx, const struct journal_task *t)
+{
+    struct broker *b = ctx;
+    char name[WIRE_MAX_NAME + sizeof WIRE_DEAD_SUFFIX];
+    size_t n = t->queue_len;
+    CHECK(n <= WIRE_MAX_NAME);
+    memcpy(name, t->queue, n);
+    if (t->dead) {
+        memcpy(name + n, WIRE_DEAD_SUFFIX, sizeof WIRE_DEAD_SUFFIX - 1);
+        n += sizeof WIRE_DEAD_SUFFIX - 1;
+    }
+    if (store_restore(b->st, name, n, t->id, t->payload, t->payload_len, t->deliveries) == -1)
+        die_msg("journal: task %llu appears twice", (unsigned long long)t->id);
+}
+
+static void open_journal(struct broker *b)
+{
+    struct journal_info info;
+    b->journal = journal_open(b->o.journal, (enum journal_sync)b->o.fsync, b->o.fsync_ms,
+                              on_replayed, b, &info);
+    if (!b->journal)
+        die_msg("%s", info.message);
+    store_advance_ids(b->st, info.max_id);
+    fprintf(stderr, "%s: journal %s: %llu records replayed, %llu tasks outstanding "
+            "(%llu dead)%s%s\n", prog_name, b->o.journal, (unsigned long long)info.records,
+            (unsigned long long)info.tasks, (unsigned long long)info.dead,
+            info.message[0] ? "; " : "", info.message);
+    check_uv("uv_timer_init", uv_timer_init(b->loop, &b->sync_timer));
+    b->sync_timer.data = b;
+    if (b->o.fsync == JOURNAL_SYNC_BATCH)
+        check_uv("uv_timer_start", uv_timer_start(&b->sync_timer, on_sync_timer,
+                                                  (uint64_t)b->o.fsync_ms,
+                                                  (uint64_t)b->o.fsync_ms));
+}
+
+/* ---- the turn's replies ---------------------------------------------------------------- */
+
 /* c has replies to send: they go out at the end of this loop turn, all in one write, and
  * (with a journal) only after the turn's records are written. */
 static void mark_dirty(struct conn *c)
@@ -237,6 +392,8 @@ static void mark_dirty(struct conn *c)
  * in memory here: libuv frees handles only after the check phase. */
 static void flush_turn(struct broker *b)
 {
+    if (b->journal)
+        journal_turn(b);
     while (b->dirty) {
         struct conn *c = b->dirty;
         b->dirty = c->next_dirty;
@@ -807,10 +964,10 @@ static void close_one(uv_handle_t *h, void *arg)
     struct broker *b = arg;
     if (uv_is_closing(h))
         return;
-    if (h->type == UV_TCP && h != (uv_handle_t *)&b->listener)
-        conn_close(h->data);
-    else if (h->type != UV_TIMER || h == (uv_handle_t *)&b->lease_timer)
-        uv_close(h, NULL);            /* a connection's timer goes with its connection */
+    if (h->data == b)                 /* the broker's own: listener, timers, signals */
+        uv_close(h, NULL);
+    else if (h->type == UV_TCP)
+        conn_close(h->data);          /* and its timer with it */
 }
 
 /* SIGINT or SIGTERM: close everything; uv_run() returns when the last handle is closed. */
@@ -839,9 +996,14 @@ static const char usage_text[] =
     "  --max-deliveries K  deliveries before a task goes to <queue>.dead (default 5)\n"
     "  --max-queue N       ready + leased tasks per queue; a PUT beyond is refused FULL\n"
     "                      (default 100000)\n"
-    "  --journal FILE      append accepted tasks, acks and dead letters; replay at start\n"
-    "  --fsync POLICY      with --journal: always (before each reply), batch (every\n"
-    "                      --fsync-ms, default 100), never (the kernel decides)\n"
+    "  --journal FILE      append accepted tasks, deliveries, acks and dead letters to\n"
+    "                      FILE; replay what is outstanding at start. A PUT is answered\n"
+    "                      only once its record is written: SIGKILL loses no answered put\n"
+    "  --fsync POLICY      with --journal, what a machine crash can lose: always\n"
+    "                      (fdatasync before each turn's replies: nothing answered),\n"
+    "                      batch (every --fsync-ms: up to that much; the default), never\n"
+    "                      (whatever the kernel has not written back yet)\n"
+    "  --fsync-ms MS       the batch interval (default 100)\n"
     "  --verbose           log connections, handshakes and expired leases\n"
     "  --make-key FILE     write a new key to FILE (mode 0600) and exit\n"
     "  --help              this text\n";
@@ -887,7 +1049,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
     };
     *o = (struct opts){ .addr = "127.0.0.1", .port = 7070, .key_file = AUTH_DEFAULT_KEY_FILE,
                         .lease_ms = 30000, .max_deliveries = 5, .max_queue = 100000,
-                        .fsync = 1, .fsync_ms = 100 };
+                        .fsync = JOURNAL_SYNC_BATCH, .fsync_ms = 100 };
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
@@ -899,8 +1061,14 @@ static void parse_args(int argc, char **argv, struct opts *o)
             break;
         case 'q': o->max_queue = (size_t)parse_long("--max-queue", optarg, 1, 100000000); break;
         case 'j': o->journal = optarg; break;
-        case 'f': o->fsync = parse_choice("--fsync", optarg, policies); break;
-        case 'F': o->fsync_ms = (int)parse_long("--fsync-ms", optarg, 1, 60000); break;
+        case 'f':
+            o->fsync = parse_choice("--fsync", optarg, policies);
+            o->fsync_given = 1;
+            break;
+        case 'F':
+            o->fsync_ms = (int)parse_long("--fsync-ms", optarg, 1, 60000);
+            o->fsync_given = 1;
+            break;
         case 'v': o->verbose = 1; break;
         case 'm': make_key_and_exit(optarg);
         case 'h': usage_exit(usage_text);
@@ -909,8 +1077,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
     }
     if (optind < argc)
         usage_error("unexpected argument '%s'", argv[optind]);
-    if (o->journal)
-        usage_error("--journal: the journal is not built into this broker yet");
+    if (o->fsync_given && !o->journal)
+        usage_error("--fsync and --fsync-ms say how to write a journal: give --journal FILE");
 }
 
 /* The key: made (0600) if the file does not exist, refused if others may read it. */
@@ -967,8 +1135,16 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);         /* a vanished client: EPIPE from write, not death */
 
     struct store_hooks hooks = { .ctx = &b, .deliver = on_deliver };
+    if (b.o.journal) {
+        hooks.put = on_put_record;
+        hooks.ack = on_ack_record;
+        hooks.delivered = on_delivered_record;
+        hooks.dead = on_dead_record;
+    }
     b.st = store_new((struct store_limits){ b.o.max_deliveries, b.o.max_queue }, &hooks);
     b.loop = uv_default_loop();
+    if (b.o.journal)
+        open_journal(&b);
     b.armed = UINT64_MAX;
     check_uv("uv_timer_init", uv_timer_init(b.loop, &b.lease_timer));
     b.lease_timer.data = &b;
@@ -988,6 +1164,9 @@ int main(int argc, char **argv)
 
     print_stats(&b);
     check_uv("uv_loop_close", uv_loop_close(b.loop));
+    char err[600];
+    if (b.journal && journal_close(b.journal, err, sizeof err) == -1)
+        die_msg("journal: %s", err);
     store_free(b.st);
     return EXIT_SUCCESS;
 }
