@@ -317,6 +317,30 @@ def journal(tmp, policy):
     stop_broker(p)
 
 
+def compaction(tmp):
+    """20 puts of 1 MB, each acked: past 16 MiB the journal is rewritten with only what is
+    outstanding (nothing), and a restart still gives ids above every one given before."""
+    path = os.path.join(tmp, "journal-compact.log")
+    p, port, key = start_broker(tmp, ["--journal", path, "--fsync", "never", "--verbose"])
+    c = Client(port, key, "big")
+    for _ in range(20):
+        last = c.put("bigq", [b"x" * 1000000])[0]
+        c.get("bigq", max=1)
+        c.ack("bigq", [last])
+    size = os.path.getsize(path)
+    check("journal rewritten: " in broker_log(p) and size < 8 << 20,
+          "a journal past 16 MiB that doubled is rewritten with what is outstanding",
+          f"{size} bytes; {broker_log(p)[-300:]}")
+    c.close()
+    stop_broker(p, signal.SIGKILL)
+    p, port, key = start_broker(tmp, ["--journal", path])
+    c = Client(port, key, "big2")
+    check(c.stats("bigq")["ready"] == 0 and c.put("bigq", [b"y"])[0] == last + 1,
+          "after the rewrite and a SIGKILL: nothing outstanding, ids go on")
+    c.close()
+    stop_broker(p)
+
+
 with tempfile.TemporaryDirectory() as tmp:
     key_files(tmp)
     broker, port, key = start_broker(tmp, ["--max-deliveries", str(K), "--max-queue",
@@ -344,6 +368,7 @@ with tempfile.TemporaryDirectory() as tmp:
           r.stderr)
     for policy in ("never", "batch", "always"):
         journal(tmp, policy)
+    compaction(tmp)
 
     # SIGKILL: nothing survives it (the broker has no children), and the port is free again
     broker, port, key = start_broker(tmp)
