@@ -5,7 +5,9 @@ consumer, dead letters after --max-deliveries, --max-queue refusing whole batche
 all or none, GET that waits (woken by a PUT, or answered empty), backpressure on a client
 that does not read; the key (made 0600, refused when loose, wrong key refused and
 logged); bad input of every kind closing only its own connection while another client
-carries on; hundreds of idle connections; SIGTERM and SIGKILL.
+carries on; a client silent after the challenge cut off after 10 s; hundreds of idle
+connections; --journal: answered puts survive SIGKILL under each fsync policy, and the
+journal is compacted; SIGTERM and SIGKILL.
 
 Waits poll the broker's state with a generous deadline (wait_until); none is a sleep."""
 import os
@@ -349,6 +351,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check(stat.S_IMODE(os.stat(key_path).st_mode) == 0o600
           and "made a new key" in broker_log(broker),
           "a missing key file is made, mode 0600, and said so")
+    silent = Conn(port)                   # says nothing after the CHALLENGE
     main = Client(port, key, "main")
     basics(main)
     prefetch_and_pipeline(main)
@@ -359,6 +362,12 @@ with tempfile.TemporaryDirectory() as tmp:
     bad_inputs(port, key, main)
     backpressure(port, key, main)
     many_connections(port, key, main)
+    check(silent.recv()[0] == 1, "the silent client got its CHALLENGE")
+    got = silent.recv()                  # waits (at most T seconds) for the 10 s timeout
+    check(got is not None and got[0] == ERROR and Body(got[1]).u16() == E_AUTH
+          and silent.closed(), "a client silent for 10 s is refused and closed", str(got))
+    check(f"127.0.0.1:{silent.sock.getsockname()[1]}: no HELLO within 10000 ms"
+          in broker_log(broker), "and logged")
     main.close()
     rc, out, err = stop_broker(broker)
     check(rc == 0 and "stats:" in err, "SIGTERM: stats on stderr, exit 0", f"{rc}: {err}")
