@@ -188,7 +188,7 @@ static void reject(struct conn *c, enum wire_error code, const char *fmt, ...)
 
 /* ---- writing: the replies of one turn in one uv_write --------------------------------- */
 
-static void on_closed_write(uv_write_t *req, int status);
+static void on_written(uv_write_t *req, int status);
 
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
@@ -208,7 +208,7 @@ static void flush(struct conn *c)
         memset(&c->out, 0, sizeof c->out);
         w->req.data = c;
         uv_buf_t ub = uv_buf_init((char *)w->buf.data, (unsigned)w->buf.len);
-        if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &ub, 1, on_closed_write) < 0) {
+        if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &ub, 1, on_written) < 0) {
             wire_buf_free(&w->buf);
             free(w);
             conn_close(c);
@@ -410,7 +410,7 @@ static size_t write_queue(const struct conn *c)
     return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp) + c->out.len;
 }
 
-static void on_closed_write(uv_write_t *req, int status)
+static void on_written(uv_write_t *req, int status)
 {
     struct outbuf *w = (struct outbuf *)req;
     struct conn *c = req->data;
@@ -450,7 +450,8 @@ static void hello(struct conn *c, struct wire_reader *r)
         reject(c, WIRE_E_MALFORMED, "malformed HELLO");
         return;
     }
-    memcpy(c->name, name, n);
+    for (size_t i = 0; i < n; i++)      /* a name goes into logs: no control characters */
+        c->name[i] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f ? '?' : name[i];
     c->name[n] = '\0';
     if (auth_check_client(c->b->key, c->nonce, nc, name, n, mac) != 0) {
         reject(c, WIRE_E_AUTH, "wrong key (client \"%s\")", c->name);
