@@ -198,22 +198,53 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 
 static void on_linger_done(uv_timer_t *t) { conn_close(t->data); }
 
+static void on_resume(uv_timer_t *t);
+
+/* Send c->out: what the socket takes now goes without a write request (uv_try_write: no
+ * allocation, and no epoll_ctl afterwards, which libuv does when a queued write drains),
+ * the rest is queued with uv_write() and owned by an outbuf until written. The common case
+ * is the first: replies are small and the socket's buffer has room. -1: the connection is
+ * broken. */
+static int send_out(struct conn *c)
+{
+    uv_buf_t ub = uv_buf_init((char *)c->out.data, (unsigned)c->out.len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &ub, 1);
+    if (n == UV_EAGAIN)
+        n = 0;                        /* nothing now, or writes are queued already */
+    if (n < 0)
+        return -1;
+    if ((size_t)n == c->out.len) {
+        if (c->out.cap > IN_KEEP)
+            wire_buf_free(&c->out);   /* after a big reply, back to a small buffer */
+        else
+            wire_buf_reset(&c->out);
+        if (c->throttled) {           /* all of it went: it can have more, next turn */
+            c->throttled = 0;
+            if (!c->waiting)          /* (a waiting GET's timer takes it up itself) */
+                uv_timer_start(&c->timer, on_resume, 0, 0);
+        }
+        return 0;
+    }
+    struct outbuf *w = xmalloc(sizeof *w);
+    w->buf = c->out;
+    memset(&c->out, 0, sizeof c->out);
+    w->req.data = c;
+    ub = uv_buf_init((char *)w->buf.data + n, (unsigned)(w->buf.len - (size_t)n));
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &ub, 1, on_written) < 0) {
+        wire_buf_free(&w->buf);
+        free(w);
+        return -1;
+    }
+    return 0;
+}
+
 static void flush(struct conn *c)
 {
     if (c->closing)
         return;
-    if (c->out.len > 0) {
-        struct outbuf *w = xmalloc(sizeof *w);
-        w->buf = c->out;
-        memset(&c->out, 0, sizeof c->out);
-        w->req.data = c;
-        uv_buf_t ub = uv_buf_init((char *)w->buf.data, (unsigned)w->buf.len);
-        if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &ub, 1, on_written) < 0) {
-            wire_buf_free(&w->buf);
-            free(w);
-            conn_close(c);
-            return;
-        }
+    if (c->out.len > 0 && send_out(c) == -1) {
+        conn_close(c);
+        return;
     }
     if (c->finishing && !c->shut) {
         /* FIN after the ERROR reply; keep reading into the sink meanwhile, since closing
