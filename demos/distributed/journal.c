@@ -284,12 +284,13 @@ static int all_zero(const unsigned char *p, size_t n)
 static int corrupt(size_t off, size_t n, const char *why, struct journal_info *info)
 {
     say(info->message, sizeof info->message,
-             "the record at byte %zu of %zu is corrupt (%s) and is not a torn last write; "
-             "refusing to replay (keep a copy, then `truncate -s %zu` keeps the %llu "
-             "records before it)", off, n, why, off, (unsigned long long)info->records);
+        "the record at byte %zu of %zu is corrupt (%s) and is not a torn last write; "
+        "refusing to replay (keep a copy, then `truncate -s %zu` keeps the %llu records "
+        "before it)", off, n, why, off, (unsigned long long)info->records);
     return -1;
 }
 
+/* [snippet:torn] */
 /* The record at `off` has `flaw`: a torn tail (0, dropped) or corruption (-1). A torn
  * write leaves a record cut short at the end of the file, or one whose bytes the file
  * system allocated but never wrote: zeros to the end. */
@@ -298,17 +299,19 @@ static int bad_record(const unsigned char *p, size_t n, size_t off, enum flaw fl
 {
     size_t len = n - off >= 4 ? (size_t)p[off] << 24 | (size_t)p[off + 1] << 16
                                     | (size_t)p[off + 2] << 8 | p[off + 3] : 0;
-    int torn = flaw == FLAW_SHORT_LENGTH || flaw == FLAW_PAST_END
-               || all_zero(p + off, n - off)
+    int zeros = all_zero(p + off, n - off);
+    int torn = flaw == FLAW_SHORT_LENGTH || flaw == FLAW_PAST_END || zeros
                || (flaw == FLAW_CHECKSUM && all_zero(p + off + 4 + len, n - off - 4 - len));
     if (!torn)
         return corrupt(off, n, flaw_text[flaw], info);
     info->dropped_bytes = n - off;
     say(info->message, sizeof info->message,
-             "dropped a torn last record at byte %zu (%zu bytes: %s): a write that a crash "
-             "cut short, so never acknowledged", off, n - off, flaw_text[flaw]);
+        "dropped a torn last record at byte %zu (%zu bytes: %s): a write that a crash cut "
+        "short, so never acknowledged", off, n - off,
+        zeros ? "zero bytes to the end" : flaw_text[flaw]);
     return 0;
 }
+/* [/snippet:torn] */
 
 /* Walk all records into r; 0 or -1 as journal_replay_buf(). */
 static int scan(const unsigned char *p, size_t n, struct replay *r, struct journal_info *info)
@@ -471,6 +474,7 @@ static int write_snapshot(int fd, uint64_t max_id, int (*next)(void *, struct jo
     return rc;
 }
 
+/* [snippet:rewrite] */
 /* The rewrite: PATH.tmp written and synced, renamed over PATH, the directory synced, and
  * PATH opened again for appends. A crash anywhere leaves the old file or the new one. */
 static int rewrite_file(struct journal *j, int (*next)(void *, struct journal_task *),
@@ -514,6 +518,7 @@ static int rewrite_file(struct journal *j, int (*next)(void *, struct journal_ta
     j->last_sync_ns = now_ns();
     return failed ? -1 : 0;
 }
+/* [/snippet:rewrite] */
 
 /* next() for a rewrite from a replay: its outstanding tasks in order */
 struct cursor {
@@ -613,6 +618,7 @@ void journal_delivered(struct journal *j, const char *queue, size_t queue_len, u
     rec_ref(&j->buf, JOURNAL_DELIVERED, queue, queue_len, id);
 }
 
+/* [snippet:flush] */
 int journal_flush(struct journal *j)
 {
     if (j->failed)
@@ -631,6 +637,7 @@ int journal_flush(struct journal *j)
     j->unsynced = 1;
     return j->sync == JOURNAL_SYNC_ALWAYS ? journal_sync(j) : 0;
 }
+/* [/snippet:flush] */
 
 int journal_sync_due(const struct journal *j)
 {

@@ -78,9 +78,12 @@ enum journal_type {
     JOURNAL_MAX_ID = 5,
 };
 
-/* One outstanding task as replay found it. queue is the queue it was put on (not NUL-
- * terminated); dead says it now lives on queue + WIRE_DEAD_SUFFIX. The pointers are valid
- * only during the callback: the store copies what it keeps. */
+/* One outstanding task as replay found it (or as journal_rewrite()'s next() hands it
+ * over). queue is the queue it was put on, 1..WIRE_MAX_NAME bytes, not NUL-terminated;
+ * dead says it now lives on queue + WIRE_DEAD_SUFFIX. A task in a dead-letter queue is
+ * given with the name before the suffix and dead = 1: "<queue>.dead" may be longer than
+ * WIRE_MAX_NAME, which no record holds. The pointers are valid only during the call: the
+ * store copies what it keeps. */
 struct journal_task {
     uint64_t id;
     const char *queue;

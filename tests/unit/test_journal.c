@@ -302,29 +302,34 @@ static void test_rewrite(void)
     EXPECT(g.t[1].deliveries == 3 && g.t[2].id == 101);
 }
 
-/* Under `batch`, the sync is due only once something was written and the interval
- * passed; `always` leaves nothing unsynced after a flush. */
-static void test_sync_policy(void)
+/* Under `batch` a sync is due once something was written and --fsync-ms passed since the
+ * last one (0 ms: at once; an hour: not yet); `always` leaves nothing unsynced. */
+static struct journal *open_policy(const char *name, enum journal_sync sync, int fsync_ms)
 {
     struct journal_info info;
-    unlink(path_in_dir("batch"));
-    struct journal *j = journal_open(path_in_dir("batch"), JOURNAL_SYNC_BATCH, 1, NULL, NULL,
-                                     &info);
+    unlink(path_in_dir(name));
+    struct journal *j = journal_open(path_in_dir(name), sync, fsync_ms, NULL, NULL, &info);
     CHECK(j);
-    sleep_ns(2000000);
+    return j;
+}
+
+static void test_sync_policy(void)
+{
+    struct journal *j = open_policy("batch", JOURNAL_SYNC_BATCH, 0);
     EXPECT(!journal_sync_due(j));           /* nothing written yet */
     put_text(j, "q", 1);
+    EXPECT(!journal_sync_due(j));           /* buffered only: nothing to sync */
     EXPECT(journal_flush(j) == 0);
-    EXPECT(journal_sync_due(j));            /* written, and 2 ms > 1 ms since the last sync */
+    EXPECT(journal_sync_due(j));
     EXPECT(journal_sync(j) == 0 && !journal_sync_due(j));
     close_ok(j);
-    unlink(path_in_dir("always"));
-    j = journal_open(path_in_dir("always"), JOURNAL_SYNC_ALWAYS, 1, NULL, NULL, &info);
-    CHECK(j);
+    j = open_policy("hourly", JOURNAL_SYNC_BATCH, 3600000);
     put_text(j, "q", 1);
-    EXPECT(journal_flush(j) == 0);
-    sleep_ns(2000000);
-    EXPECT(!journal_sync_due(j));
+    EXPECT(journal_flush(j) == 0 && !journal_sync_due(j));
+    close_ok(j);
+    j = open_policy("always", JOURNAL_SYNC_ALWAYS, 0);
+    put_text(j, "q", 1);
+    EXPECT(journal_flush(j) == 0 && !journal_sync_due(j));
     close_ok(j);
 }
 
@@ -354,7 +359,7 @@ int main(void)
     test_sync_policy();
     test_errors();
     static const char *names[] = { "round", "torn", "zero", "flip", "compact", "rewrite",
-                                   "batch", "always" };
+                                   "batch", "hourly", "always" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         unlink(path_in_dir(names[i]));
     CHECK(rmdir(dir) == 0);
