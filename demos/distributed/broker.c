@@ -294,25 +294,20 @@ static void on_dead_record(void *ctx, const char *q, size_t qlen, uint64_t id,
  * callback), then given one at a time (journal_rewrite pulls). */
 struct snapshot {
     const struct store_task **tasks;
-    const char **queues;
-    size_t *qlens;
     size_t n, cap, next;
 };
 
 static int snap_add(void *arg, const char *q, size_t qlen, const struct store_task *t)
 {
+    (void)q, (void)qlen;
     struct snapshot *sn = arg;
     if (sn->n == sn->cap) {
         sn->cap = sn->cap ? 2 * sn->cap : 1024;
         sn->tasks = realloc(sn->tasks, sn->cap * sizeof *sn->tasks);
-        sn->queues = realloc(sn->queues, sn->cap * sizeof *sn->queues);
-        sn->qlens = realloc(sn->qlens, sn->cap * sizeof *sn->qlens);
-        if (!sn->tasks || !sn->queues || !sn->qlens)
+        if (!sn->tasks)
             die_errno("realloc");
     }
-    sn->tasks[sn->n] = t;
-    sn->queues[sn->n] = q;
-    sn->qlens[sn->n++] = qlen;
+    sn->tasks[sn->n++] = t;
     return 0;
 }
 
@@ -321,17 +316,18 @@ static int snap_next(void *ctx, struct journal_task *jt)
     struct snapshot *sn = ctx;
     if (sn->next == sn->n)
         return 0;
-    const struct store_task *t = sn->tasks[sn->next];
-    *jt = (struct journal_task){ .id = t->id, .queue = sn->queues[sn->next],
-                                 .queue_len = sn->qlens[sn->next],
-                                 .deliveries = t->deliveries, .dead = 0,
+    const struct store_task *t = sn->tasks[sn->next++];
+    int dead;
+    size_t qlen;
+    const char *q = store_queue_name(t, &qlen, &dead);
+    *jt = (struct journal_task){ .id = t->id, .queue = q, .queue_len = qlen,
+                                 .deliveries = t->deliveries, .dead = dead,
                                  .payload = t->payload, .payload_len = t->len };
-    sn->next++;
     return 1;
 }
 
 /* Once the file has doubled since its last rewrite, write it again with only what is in
- * the store now (a task in "q.dead" is written as a task of that queue). The loop waits
+ * the store now (a task in "q.dead" is written as a task of q, dead). The loop waits
  * meanwhile: a pause proportional to what is outstanding, not to the history. */
 static void compact(struct broker *b)
 {
@@ -344,8 +340,6 @@ static void compact(struct broker *b)
         fprintf(stderr, "%s: journal rewritten: %zu tasks, %llu bytes\n", prog_name, sn.n,
                 (unsigned long long)journal_size(b->journal));
     free(sn.tasks);
-    free(sn.queues);
-    free(sn.qlens);
 }
 
 /* The turn's records reach the kernel (and the disk under --fsync always) before its

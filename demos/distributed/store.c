@@ -22,6 +22,7 @@ struct store_queue {
     size_t n_ready, n_leased;
     uint64_t put, acked, redelivered, dead_lettered;
     struct store_queue *dead;         /* "<name>.dead", made when first needed */
+    struct store_queue *dead_of;      /* for "<q>.dead": q (dead letters do not die again) */
     size_t len;
     char name[];                      /* len bytes and a NUL */
 };
@@ -266,6 +267,7 @@ static struct store_queue *dead_queue(struct store *st, struct store_queue *q)
         memcpy(name, q->name, q->len);
         memcpy(name + q->len, WIRE_DEAD_SUFFIX, sizeof WIRE_DEAD_SUFFIX);
         q->dead = queue_get(st, name, n);
+        q->dead->dead_of = q;
         free(name);
     }
     return q->dead;
@@ -385,7 +387,8 @@ static void wake_waiters(struct store *st, struct store_queue *q, uint64_t now)
 
 /* [snippet:give_back] */
 /* A leased task comes back (nack, expired lease, gone consumer): to the front of its
- * queue, or to the dead queue once it has had its deliveries. `front` is where it goes:
+ * queue, or to the dead queue once it has had its deliveries (a task of a dead queue just
+ * goes back to its front: a chain "q.dead.dead..." would only hide it further). `front` is where it goes:
  * after that link, so that tasks returned together keep their order. Returns the link it
  * was inserted after, for the next one. */
 static struct store_link *give_back(struct store *st, struct store_task *t,
@@ -393,7 +396,7 @@ static struct store_link *give_back(struct store *st, struct store_task *t,
 {
     struct store_queue *q = t->q;
     unlease(st, t);
-    if (t->deliveries >= st->lim.max_deliveries) {
+    if (t->deliveries >= st->lim.max_deliveries && !q->dead_of) {
         struct store_queue *d = dead_queue(st, q);
         t->q = d;
         list_push_back(&d->ready, &t->qlink);
@@ -732,4 +735,12 @@ void store_walk(const struct store *st, store_walk_fn fn, void *arg)
         for (const struct store_queue *q = st->buckets[i]; q; q = q->hnext)
             if (walk_list(q, &q->leased, fn, arg) || walk_list(q, &q->ready, fn, arg))
                 return;
+}
+
+const char *store_queue_name(const struct store_task *t, size_t *len, int *dead)
+{
+    const struct store_queue *q = t->q->dead_of ? t->q->dead_of : t->q;
+    *len = q->len;
+    *dead = t->q->dead_of != NULL;
+    return q->name;
 }

@@ -11,7 +11,9 @@
  *             good), nack it (back to ready at once) or renew the lease; if the deadline
  *             passes or the consumer disconnects, it comes back by itself
  * A task that comes back after max_deliveries deliveries is not retried any more: it moves
- * to the queue "<queue>.dead" (a queue like any other, where INSPECT and GET can see it).
+ * to the queue "<queue>.dead" (a queue like any other, where INSPECT and GET can see it;
+ * a task of a dead queue that comes back goes to its front again: dead letters do not die
+ * twice).
  * Delivery is therefore at least once: a consumer that did the work but died before its ack
  * gets the task done twice.
  *
@@ -220,5 +222,8 @@ uint64_t store_max_id(const struct store *st);
 typedef int (*store_walk_fn)(void *arg, const char *queue, size_t qlen,
                              const struct store_task *t);
 void store_walk(const struct store *st, store_walk_fn fn, void *arg);
+/* The queue a journal names for t: its own, or for a task of "<q>.dead", q with *dead = 1
+ * (so that no record holds a name longer than a client may give). */
+const char *store_queue_name(const struct store_task *t, size_t *len, int *dead);
 
 #endif

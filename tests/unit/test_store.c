@@ -201,6 +201,13 @@ static void test_dead_letter(void)
     EXPECT(seen_n == 1);
     EXPECT(store_get(st, &c, Q("q.dead"), 1, 1 << 20, 0, 1000, out) == 1
            && out[0]->id == ids[0] && out[0]->deliveries == 4);
+    size_t qlen;
+    int dead;
+    EXPECT(memcmp(store_queue_name(out[0], &qlen, &dead), "q", 1) == 0 && qlen == 1 && dead);
+    EXPECT(store_nack(st, &c, Q("q.dead"), ids, 1, 0) == 1);   /* dead letters stay */
+    EXPECT(store_stats(st, Q("q.dead")).ready == 1 && store_stats(st, Q("q.dead.dead")).put == 0
+           && dead_hook_calls == 1);
+    EXPECT(store_get(st, &c, Q("q.dead"), 1, 1 << 20, 0, 1000, out) == 1);
     EXPECT(store_ack(st, &c, Q("q.dead"), ids, 1) == 1);
     store_consumer_gone(st, &c, 0);                            /* "fine" comes back */
     EXPECT(dead_hook_calls == 1 && store_stats(st, Q("q")).ready == 1);
