@@ -340,7 +340,9 @@ def compaction(tmp):
     check(c.stats("bigq")["ready"] == 0 and c.put("bigq", [b"y"])[0] == last + 1,
           "after the rewrite and a SIGKILL: nothing outstanding, ids go on")
     c.close()
-    stop_broker(p)
+    rc, _, err = stop_broker(p, signal.SIGINT)
+    check(rc == 0 and "signal 2: closing" in err and "stats:" in err,
+          "SIGINT (Ctrl-C): stats on stderr, exit 0", f"{rc}: {err[-300:]}")
 
 
 with tempfile.TemporaryDirectory() as tmp:
