@@ -5,7 +5,9 @@ consumer, dead letters after --max-deliveries, --max-queue refusing whole batche
 all or none, GET that waits (woken by a PUT, or answered empty), backpressure on a client
 that does not read; the key (made 0600, refused when loose, wrong key refused and
 logged); bad input of every kind closing only its own connection while another client
-carries on; hundreds of idle connections; SIGTERM and SIGKILL.
+carries on; a client silent after the challenge cut off after 10 s; hundreds of idle
+connections; --journal: answered puts survive SIGKILL under each fsync policy, and the
+journal is compacted; SIGTERM and SIGKILL.
 
 Waits poll the broker's state with a generous deadline (wait_until); none is a sleep."""
 import os
@@ -275,6 +277,74 @@ def key_files(tmp):
           f"exit {r.returncode}: {r.stderr}")
 
 
+def journal(tmp, policy):
+    """--journal: what was answered survives SIGKILL; what was acked stays gone; counts of
+    deliveries and dead letters survive; ids never go back."""
+    path = os.path.join(tmp, f"journal-{policy}.log")
+    args = ["--journal", path, "--fsync", policy, "--max-deliveries", "2"]
+    p, port, key = start_broker(tmp, args)
+    c = Client(port, key, "j")
+    ids = c.put("jq", [b"a", b"b", b"c", b"d"])
+    c.get("jq", max=2)                                   # a, b leased
+    c.ack("jq", [ids[0]])                                # a gone
+    c.put("jq", [b"e"])
+    c.get("jq", max=1)                                   # c: nacked twice: dead
+    c.nack("jq", [ids[2]])
+    c.get("jq", max=1)
+    c.nack("jq", [ids[2]])
+    last = c.put("jq", [b"f"])[0]
+    c.close()
+    rc, _, _ = stop_broker(p, signal.SIGKILL)
+    p, port, key = start_broker(tmp, args)
+    check(wait_until(lambda: "5 tasks outstanding (1 dead)" in broker_log(p)),
+          f"--fsync {policy}: the restarted broker says what it replayed", broker_log(p))
+    c = Client(port, key, "j2")
+    got = c.get("jq", max=10)
+    check(got == [(ids[1], 2, b"b"), (ids[3], 1, b"d"), (last - 1, 1, b"e"),
+                  (last, 1, b"f")],
+          f"--fsync {policy}: after SIGKILL every answered put is back, the acked one is "
+          "not, deliveries kept", str(got))
+    check([e[:3] for e in c.inspect("jq.dead")] == [(ids[2], READY, 2)],
+          f"--fsync {policy}: the dead letter is still dead", str(c.inspect("jq.dead")))
+    check(c.ack("jq", [t[0] for t in got]) == 4 and c.put("jq", [b"g"])[0] == last + 1,
+          f"--fsync {policy}: ids go on from where they were")
+    c.close()
+    rc, _, err = stop_broker(p)
+    check(rc == 0, f"--fsync {policy}: SIGTERM with a journal: exit 0", err)
+    p, port, key = start_broker(tmp, args)
+    c = Client(port, key, "j3")
+    check(c.stats("jq")["ready"] == 1 and c.put("jq", [b"h"])[0] == last + 2,
+          f"--fsync {policy}: a clean restart: one ready, ids still going up")
+    c.close()
+    stop_broker(p)
+
+
+def compaction(tmp):
+    """20 puts of 1 MB, each acked: past 16 MiB the journal is rewritten with only what is
+    outstanding (nothing), and a restart still gives ids above every one given before."""
+    path = os.path.join(tmp, "journal-compact.log")
+    p, port, key = start_broker(tmp, ["--journal", path, "--fsync", "never", "--verbose"])
+    c = Client(port, key, "big")
+    for _ in range(20):
+        last = c.put("bigq", [b"x" * 1000000])[0]
+        c.get("bigq", max=1)
+        c.ack("bigq", [last])
+    size = os.path.getsize(path)
+    check("journal rewritten: " in broker_log(p) and size < 8 << 20,
+          "a journal past 16 MiB that doubled is rewritten with what is outstanding",
+          f"{size} bytes; {broker_log(p)[-300:]}")
+    c.close()
+    stop_broker(p, signal.SIGKILL)
+    p, port, key = start_broker(tmp, ["--journal", path])
+    c = Client(port, key, "big2")
+    check(c.stats("bigq")["ready"] == 0 and c.put("bigq", [b"y"])[0] == last + 1,
+          "after the rewrite and a SIGKILL: nothing outstanding, ids go on")
+    c.close()
+    rc, _, err = stop_broker(p, signal.SIGINT)
+    check(rc == 0 and "signal 2: closing" in err and "stats:" in err,
+          "SIGINT (Ctrl-C): stats on stderr, exit 0", f"{rc}: {err[-300:]}")
+
+
 with tempfile.TemporaryDirectory() as tmp:
     key_files(tmp)
     broker, port, key = start_broker(tmp, ["--max-deliveries", str(K), "--max-queue",
@@ -283,6 +353,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check(stat.S_IMODE(os.stat(key_path).st_mode) == 0o600
           and "made a new key" in broker_log(broker),
           "a missing key file is made, mode 0600, and said so")
+    silent = Conn(port)                   # says nothing after the CHALLENGE
     main = Client(port, key, "main")
     basics(main)
     prefetch_and_pipeline(main)
@@ -293,9 +364,22 @@ with tempfile.TemporaryDirectory() as tmp:
     bad_inputs(port, key, main)
     backpressure(port, key, main)
     many_connections(port, key, main)
+    check(silent.recv()[0] == 1, "the silent client got its CHALLENGE")
+    got = silent.recv()                  # waits (at most T seconds) for the 10 s timeout
+    check(got is not None and got[0] == ERROR and Body(got[1]).u16() == E_AUTH
+          and silent.closed(), "a client silent for 10 s is refused and closed", str(got))
+    check(f"127.0.0.1:{silent.sock.getsockname()[1]}: no HELLO within 10000 ms"
+          in broker_log(broker), "and logged")
     main.close()
     rc, out, err = stop_broker(broker)
     check(rc == 0 and "stats:" in err, "SIGTERM: stats on stderr, exit 0", f"{rc}: {err}")
+
+    r = run([program("broker"), "--fsync", "always"])
+    check(r.returncode == 2 and "--journal" in r.stderr, "--fsync without --journal: exit 2",
+          r.stderr)
+    for policy in ("never", "batch", "always"):
+        journal(tmp, policy)
+    compaction(tmp)
 
     # SIGKILL: nothing survives it (the broker has no children), and the port is free again
     broker, port, key = start_broker(tmp)

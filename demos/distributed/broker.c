@@ -40,6 +40,9 @@
  *                once (on_deliver), the timer answers "TASKS 0" otherwise. Requests the
  *                client pipelined behind it wait their turn;
  *   leases    -> one timer for the earliest lease deadline of all (arm_lease_timer());
+ *   journal   -> with --journal, the store's hooks append records; at the end of each loop
+ *                turn flush_turn() writes them (journal.c) before it sends any reply, so an
+ *                answered PUT survives a SIGKILL; replay at start restores what was left;
  *   refuse    -> reject(): log "broker: ADDR:PORT: reason", send ERROR, close only this one;
  *   close     -> conn_close(): what it held goes back to its queues.
  * See also: docs/distributed/broker.md, demos/distributed/wire.h (the frames), auth.h (the
@@ -47,6 +50,7 @@
  */
 #include "auth.h"
 #include "core.h"
+#include "journal.h"
 #include "store.h"
 #include "uvcheck.h"
 #include "wire.h"
@@ -66,6 +70,7 @@
 #define IN_MIN 4096                 /* a connection's input buffer starts this small... */
 #define IN_MAX (2 * (WIRE_HEADER + WIRE_MAX_FRAME))   /* ...and never grows past this */
 #define IN_KEEP (64 * 1024)         /* an emptied buffer bigger than this is given back */
+#define COMPACT_MIN (16u << 20)     /* the journal is rewritten once past this and doubled */
 
 struct opts {
     char addr[64];
@@ -73,7 +78,7 @@ struct opts {
     const char *key_file, *journal;
     uint32_t lease_ms, max_deliveries;
     size_t max_queue;
-    int fsync, fsync_ms, verbose;
+    int fsync, fsync_ms, verbose, fsync_given;
 };
 
 struct broker {
@@ -82,6 +87,11 @@ struct broker {
     uv_tcp_t listener;
     uv_timer_t lease_timer;
     uv_signal_t sigint, sigterm;
+    uv_prepare_t before_poll;       /* both send the replies of the turn (flush_turn()) */
+    uv_check_t after_poll;
+    uv_timer_t sync_timer;          /* --fsync batch: fdatasync every --fsync-ms */
+    struct conn *dirty;             /* connections with replies to send this turn */
+    struct journal *journal;        /* NULL without --journal */
     uint64_t armed;                 /* the deadline lease_timer is set for */
     struct store *st;
     unsigned char key[AUTH_KEY_BYTES];
@@ -106,7 +116,8 @@ struct conn {
     size_t len, cap;
     struct wire_buf out;            /* replies built since the last flush */
     int open_handles;
-    unsigned authed : 1, waiting : 1, throttled : 1, reading : 1, finishing : 1,
+    struct conn *next_dirty;
+    unsigned dirty : 1, authed : 1, waiting : 1, throttled : 1, reading : 1, finishing : 1,
         closing : 1, registered : 1, shut : 1;
 };
 
@@ -120,6 +131,7 @@ static char sink[64 * 1024];        /* what a refused client still sends goes he
 
 static void process(struct conn *c);
 static void conn_close(struct conn *c);
+static void mark_dirty(struct conn *c);
 static void update_reading(struct conn *c);
 static void arm_lease_timer(struct broker *b);
 
@@ -176,7 +188,7 @@ static void reject(struct conn *c, enum wire_error code, const char *fmt, ...)
 
 /* ---- writing: the replies of one turn in one uv_write --------------------------------- */
 
-static void on_closed_write(uv_write_t *req, int status);
+static void on_written(uv_write_t *req, int status);
 
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
@@ -186,22 +198,53 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 
 static void on_linger_done(uv_timer_t *t) { conn_close(t->data); }
 
+static void on_resume(uv_timer_t *t);
+
+/* Send c->out: what the socket takes now goes without a write request (uv_try_write: no
+ * allocation, and no epoll_ctl afterwards, which libuv does when a queued write drains),
+ * the rest is queued with uv_write() and owned by an outbuf until written. The common case
+ * is the first: replies are small and the socket's buffer has room. -1: the connection is
+ * broken. */
+static int send_out(struct conn *c)
+{
+    uv_buf_t ub = uv_buf_init((char *)c->out.data, (unsigned)c->out.len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &ub, 1);
+    if (n == UV_EAGAIN)
+        n = 0;                        /* nothing now, or writes are queued already */
+    if (n < 0)
+        return -1;
+    if ((size_t)n == c->out.len) {
+        if (c->out.cap > IN_KEEP)
+            wire_buf_free(&c->out);   /* after a big reply, back to a small buffer */
+        else
+            wire_buf_reset(&c->out);
+        if (c->throttled) {           /* all of it went: it can have more, next turn */
+            c->throttled = 0;
+            if (!c->waiting)          /* (a waiting GET's timer takes it up itself) */
+                uv_timer_start(&c->timer, on_resume, 0, 0);
+        }
+        return 0;
+    }
+    struct outbuf *w = xmalloc(sizeof *w);
+    w->buf = c->out;
+    memset(&c->out, 0, sizeof c->out);
+    w->req.data = c;
+    ub = uv_buf_init((char *)w->buf.data + n, (unsigned)(w->buf.len - (size_t)n));
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &ub, 1, on_written) < 0) {
+        wire_buf_free(&w->buf);
+        free(w);
+        return -1;
+    }
+    return 0;
+}
+
 static void flush(struct conn *c)
 {
     if (c->closing)
         return;
-    if (c->out.len > 0) {
-        struct outbuf *w = xmalloc(sizeof *w);
-        w->buf = c->out;
-        memset(&c->out, 0, sizeof c->out);
-        w->req.data = c;
-        uv_buf_t ub = uv_buf_init((char *)w->buf.data, (unsigned)w->buf.len);
-        if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &ub, 1, on_closed_write) < 0) {
-            wire_buf_free(&w->buf);
-            free(w);
-            conn_close(c);
-            return;
-        }
+    if (c->out.len > 0 && send_out(c) == -1) {
+        conn_close(c);
+        return;
     }
     if (c->finishing && !c->shut) {
         /* FIN after the ERROR reply; keep reading into the sink meanwhile, since closing
@@ -215,12 +258,184 @@ static void flush(struct conn *c)
     }
 }
 
+/* ---- the journal: records first, replies after ---------------------------------------- */
+
+/* The store's hooks append records to the journal's buffer; flush_turn() writes them with
+ * one write(2) (and fdatasync under --fsync always) before any reply of the turn is sent.
+ * So a PUT_OK never leaves before its record is in the kernel's hands: SIGKILL of the
+ * broker loses no acknowledged put. */
+static int on_put_record(void *ctx, const char *q, size_t qlen, uint64_t first_id,
+                         const struct store_item *items, size_t n)
+{
+    struct broker *b = ctx;
+    for (size_t i = 0; i < n; i++)
+        journal_put(b->journal, q, qlen, first_id + i, items[i].data, items[i].len);
+    return 0;                         /* a failed write stops the broker in journal_turn() */
+}
+
+static void on_ack_record(void *ctx, const char *q, size_t qlen, uint64_t id)
+{
+    journal_ack(((struct broker *)ctx)->journal, q, qlen, id);
+}
+
+static void on_delivered_record(void *ctx, const char *q, size_t qlen, uint64_t id)
+{
+    journal_delivered(((struct broker *)ctx)->journal, q, qlen, id);
+}
+
+static void on_dead_record(void *ctx, const char *q, size_t qlen, uint64_t id,
+                           uint32_t deliveries)
+{
+    (void)deliveries;                 /* replay counts the DELIVERED records itself */
+    journal_dead(((struct broker *)ctx)->journal, q, qlen, id);
+}
+
+/* Compaction hands the journal every task in the store: collected first (store_walk is a
+ * callback), then given one at a time (journal_rewrite pulls). */
+struct snapshot {
+    const struct store_task **tasks;
+    size_t n, cap, next;
+};
+
+static int snap_add(void *arg, const char *q, size_t qlen, const struct store_task *t)
+{
+    (void)q, (void)qlen;
+    struct snapshot *sn = arg;
+    if (sn->n == sn->cap) {
+        sn->cap = sn->cap ? 2 * sn->cap : 1024;
+        sn->tasks = realloc(sn->tasks, sn->cap * sizeof *sn->tasks);
+        if (!sn->tasks)
+            die_errno("realloc");
+    }
+    sn->tasks[sn->n++] = t;
+    return 0;
+}
+
+static int snap_next(void *ctx, struct journal_task *jt)
+{
+    struct snapshot *sn = ctx;
+    if (sn->next == sn->n)
+        return 0;
+    const struct store_task *t = sn->tasks[sn->next++];
+    int dead;
+    size_t qlen;
+    const char *q = store_queue_name(t, &qlen, &dead);
+    *jt = (struct journal_task){ .id = t->id, .queue = q, .queue_len = qlen,
+                                 .deliveries = t->deliveries, .dead = dead,
+                                 .payload = t->payload, .payload_len = t->len };
+    return 1;
+}
+
+/* Once the file has doubled since its last rewrite, write it again with only what is in
+ * the store now (a task in "q.dead" is written as a task of q, dead). The loop waits
+ * meanwhile: a pause proportional to what is outstanding, not to the history. */
+static void compact(struct broker *b)
+{
+    struct snapshot sn = { 0 };
+    store_walk(b->st, snap_add, &sn);
+    if (journal_rewrite(b->journal, snap_next, &sn) == -1)
+        die_msg("journal: %s: stopping before any reply that depends on it goes out",
+                journal_error(b->journal));
+    if (b->o.verbose)
+        fprintf(stderr, "%s: journal rewritten: %zu tasks, %llu bytes\n", prog_name, sn.n,
+                (unsigned long long)journal_size(b->journal));
+    free(sn.tasks);
+}
+
+/* The turn's records reach the kernel (and the disk under --fsync always) before its
+ * replies go out. If that fails, the replies must not go: stop (the records may be lost,
+ * so the promises must not be made). */
+static void journal_turn(struct broker *b)
+{
+    if (journal_flush(b->journal) == -1)
+        die_msg("journal: %s: stopping without sending the replies it would have covered",
+                journal_error(b->journal));
+    if (journal_compact_due(b->journal, COMPACT_MIN))
+        compact(b);
+}
+
+static void on_sync_timer(uv_timer_t *t)
+{
+    struct broker *b = t->data;
+    if (journal_sync_due(b->journal) && journal_sync(b->journal) == -1)
+        die_msg("journal: %s", journal_error(b->journal));
+}
+
+/* Replay: each task the journal still holds is ready again in its queue (a dead one in
+ * "<queue>.dead"), in the order it was first put, with its deliveries. */
+static void on_replayed(void *ctx, const struct journal_task *t)
+{
+    struct broker *b = ctx;
+    char name[WIRE_MAX_NAME + sizeof WIRE_DEAD_SUFFIX];
+    size_t n = t->queue_len;
+    CHECK(n <= WIRE_MAX_NAME);
+    memcpy(name, t->queue, n);
+    if (t->dead) {
+        memcpy(name + n, WIRE_DEAD_SUFFIX, sizeof WIRE_DEAD_SUFFIX - 1);
+        n += sizeof WIRE_DEAD_SUFFIX - 1;
+    }
+    if (store_restore(b->st, name, n, t->id, t->payload, t->payload_len, t->deliveries) == -1)
+        die_msg("journal: task %llu appears twice", (unsigned long long)t->id);
+}
+
+static void open_journal(struct broker *b)
+{
+    struct journal_info info;
+    b->journal = journal_open(b->o.journal, (enum journal_sync)b->o.fsync, b->o.fsync_ms,
+                              on_replayed, b, &info);
+    if (!b->journal)
+        die_msg("%s", info.message);
+    store_advance_ids(b->st, info.max_id);
+    fprintf(stderr, "%s: journal %s: %llu records replayed, %llu tasks outstanding "
+            "(%llu dead)%s%s\n", prog_name, b->o.journal, (unsigned long long)info.records,
+            (unsigned long long)info.tasks, (unsigned long long)info.dead,
+            info.message[0] ? "; " : "", info.message);
+    check_uv("uv_timer_init", uv_timer_init(b->loop, &b->sync_timer));
+    b->sync_timer.data = b;
+    if (b->o.fsync == JOURNAL_SYNC_BATCH)
+        check_uv("uv_timer_start", uv_timer_start(&b->sync_timer, on_sync_timer,
+                                                  (uint64_t)b->o.fsync_ms,
+                                                  (uint64_t)b->o.fsync_ms));
+}
+
+/* ---- the turn's replies ---------------------------------------------------------------- */
+
+/* c has replies to send: they go out at the end of this loop turn, all in one write, and
+ * (with a journal) only after the turn's records are written. */
+static void mark_dirty(struct conn *c)
+{
+    if (!c->dirty) {
+        c->dirty = 1;
+        c->next_dirty = c->b->dirty;
+        c->b->dirty = c;
+    }
+}
+
+/* The end of a turn of the loop: send every connection's replies. Runs after the IO
+ * callbacks (check) and after the timers (prepare, before the loop sleeps), so a reply
+ * made by either never waits for the next event. A connection closed this turn is still
+ * in memory here: libuv frees handles only after the check phase. */
+static void flush_turn(struct broker *b)
+{
+    if (b->journal)
+        journal_turn(b);
+    while (b->dirty) {
+        struct conn *c = b->dirty;
+        b->dirty = c->next_dirty;
+        c->dirty = 0;
+        flush(c);
+    }
+}
+
+static void on_before_poll(uv_prepare_t *h) { flush_turn(h->data); }
+static void on_after_poll(uv_check_t *h) { flush_turn(h->data); }
+
 static size_t write_queue(const struct conn *c)
 {
     return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp) + c->out.len;
 }
 
-static void on_closed_write(uv_write_t *req, int status)
+static void on_written(uv_write_t *req, int status)
 {
     struct outbuf *w = (struct outbuf *)req;
     struct conn *c = req->data;
@@ -242,7 +457,7 @@ static void on_hello_timeout(uv_timer_t *t)
 {
     struct conn *c = t->data;
     reject(c, WIRE_E_AUTH, "no HELLO within %d ms", HELLO_TIMEOUT_MS);
-    flush(c);
+    mark_dirty(c);
     update_reading(c);
 }
 
@@ -260,7 +475,8 @@ static void hello(struct conn *c, struct wire_reader *r)
         reject(c, WIRE_E_MALFORMED, "malformed HELLO");
         return;
     }
-    memcpy(c->name, name, n);
+    for (size_t i = 0; i < n; i++)      /* a name goes into logs: no control characters */
+        c->name[i] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f ? '?' : name[i];
     c->name[n] = '\0';
     if (auth_check_client(c->b->key, c->nonce, nc, name, n, mac) != 0) {
         reject(c, WIRE_E_AUTH, "wrong key (client \"%s\")", c->name);
@@ -575,7 +791,7 @@ static void handle_frame(struct conn *c, const unsigned char *f, size_t size)
 static void process(struct conn *c)
 {
     size_t off = 0;
-    while (!c->closing && !c->finishing && !c->waiting && !c->throttled) {
+    while (off < c->len && !c->closing && !c->finishing && !c->waiting && !c->throttled) {
         long size = wire_frame_size(c->in + off, c->len - off);
         if (size == -1) {
             uint32_t n = (uint32_t)c->in[off] << 24 | (uint32_t)c->in[off + 1] << 16
@@ -594,7 +810,7 @@ static void process(struct conn *c)
     c->len -= off;
     if (c->len > 0 && off > 0)
         memmove(c->in, c->in + off, c->len);
-    flush(c);
+    mark_dirty(c);
     update_reading(c);
     arm_lease_timer(c->b);
 }
@@ -734,7 +950,7 @@ static void on_connection(uv_stream_t *server, int status)
     wire_raw(&c->out, c->nonce, WIRE_NONCE);
     wire_end(&c->out);
     uv_timer_start(&c->timer, on_hello_timeout, HELLO_TIMEOUT_MS, 0);
-    flush(c);
+    mark_dirty(c);
     update_reading(c);
 }
 /* [/snippet:accept] */
@@ -774,10 +990,10 @@ static void close_one(uv_handle_t *h, void *arg)
     struct broker *b = arg;
     if (uv_is_closing(h))
         return;
-    if (h->type == UV_TCP && h != (uv_handle_t *)&b->listener)
-        conn_close(h->data);
-    else if (h->type != UV_TIMER || h == (uv_handle_t *)&b->lease_timer)
-        uv_close(h, NULL);            /* a connection's timer goes with its connection */
+    if (h->data == b)                 /* the broker's own: listener, timers, signals */
+        uv_close(h, NULL);
+    else if (h->type == UV_TCP)
+        conn_close(h->data);          /* and its timer with it */
 }
 
 /* SIGINT or SIGTERM: close everything; uv_run() returns when the last handle is closed. */
@@ -806,9 +1022,14 @@ static const char usage_text[] =
     "  --max-deliveries K  deliveries before a task goes to <queue>.dead (default 5)\n"
     "  --max-queue N       ready + leased tasks per queue; a PUT beyond is refused FULL\n"
     "                      (default 100000)\n"
-    "  --journal FILE      append accepted tasks, acks and dead letters; replay at start\n"
-    "  --fsync POLICY      with --journal: always (before each reply), batch (every\n"
-    "                      --fsync-ms, default 100), never (the kernel decides)\n"
+    "  --journal FILE      append accepted tasks, deliveries, acks and dead letters to\n"
+    "                      FILE; replay what is outstanding at start. A PUT is answered\n"
+    "                      only once its record is written: SIGKILL loses no answered put\n"
+    "  --fsync POLICY      with --journal, what a machine crash can lose: always\n"
+    "                      (fdatasync before each turn's replies: nothing answered),\n"
+    "                      batch (every --fsync-ms: up to that much; the default), never\n"
+    "                      (whatever the kernel has not written back yet)\n"
+    "  --fsync-ms MS       the batch interval (default 100)\n"
     "  --verbose           log connections, handshakes and expired leases\n"
     "  --make-key FILE     write a new key to FILE (mode 0600) and exit\n"
     "  --help              this text\n";
@@ -854,7 +1075,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
     };
     *o = (struct opts){ .addr = "127.0.0.1", .port = 7070, .key_file = AUTH_DEFAULT_KEY_FILE,
                         .lease_ms = 30000, .max_deliveries = 5, .max_queue = 100000,
-                        .fsync = 1, .fsync_ms = 100 };
+                        .fsync = JOURNAL_SYNC_BATCH, .fsync_ms = 100 };
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
@@ -866,8 +1087,14 @@ static void parse_args(int argc, char **argv, struct opts *o)
             break;
         case 'q': o->max_queue = (size_t)parse_long("--max-queue", optarg, 1, 100000000); break;
         case 'j': o->journal = optarg; break;
-        case 'f': o->fsync = parse_choice("--fsync", optarg, policies); break;
-        case 'F': o->fsync_ms = (int)parse_long("--fsync-ms", optarg, 1, 60000); break;
+        case 'f':
+            o->fsync = parse_choice("--fsync", optarg, policies);
+            o->fsync_given = 1;
+            break;
+        case 'F':
+            o->fsync_ms = (int)parse_long("--fsync-ms", optarg, 1, 60000);
+            o->fsync_given = 1;
+            break;
         case 'v': o->verbose = 1; break;
         case 'm': make_key_and_exit(optarg);
         case 'h': usage_exit(usage_text);
@@ -876,8 +1103,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
     }
     if (optind < argc)
         usage_error("unexpected argument '%s'", argv[optind]);
-    if (o->journal)
-        usage_error("--journal: the journal is not built into this broker yet");
+    if (o->fsync_given && !o->journal)
+        usage_error("--fsync and --fsync-ms say how to write a journal: give --journal FILE");
 }
 
 /* The key: made (0600) if the file does not exist, refused if others may read it. */
@@ -934,8 +1161,16 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);         /* a vanished client: EPIPE from write, not death */
 
     struct store_hooks hooks = { .ctx = &b, .deliver = on_deliver };
+    if (b.o.journal) {
+        hooks.put = on_put_record;
+        hooks.ack = on_ack_record;
+        hooks.delivered = on_delivered_record;
+        hooks.dead = on_dead_record;
+    }
     b.st = store_new((struct store_limits){ b.o.max_deliveries, b.o.max_queue }, &hooks);
     b.loop = uv_default_loop();
+    if (b.o.journal)
+        open_journal(&b);
     b.armed = UINT64_MAX;
     check_uv("uv_timer_init", uv_timer_init(b.loop, &b.lease_timer));
     b.lease_timer.data = &b;
@@ -944,12 +1179,20 @@ int main(int argc, char **argv)
     b.sigint.data = b.sigterm.data = &b;
     check_uv("uv_signal_start", uv_signal_start(&b.sigint, on_signal, SIGINT));
     check_uv("uv_signal_start", uv_signal_start(&b.sigterm, on_signal, SIGTERM));
+    check_uv("uv_prepare_init", uv_prepare_init(b.loop, &b.before_poll));
+    check_uv("uv_check_init", uv_check_init(b.loop, &b.after_poll));
+    b.before_poll.data = b.after_poll.data = &b;
+    check_uv("uv_prepare_start", uv_prepare_start(&b.before_poll, on_before_poll));
+    check_uv("uv_check_start", uv_check_start(&b.after_poll, on_after_poll));
     start_listening(&b);
 
     uv_run(b.loop, UV_RUN_DEFAULT);   /* every connection, timer and signal: here */
 
     print_stats(&b);
     check_uv("uv_loop_close", uv_loop_close(b.loop));
+    char err[600];
+    if (b.journal && journal_close(b.journal, err, sizeof err) == -1)
+        die_msg("journal: %s", err);
     store_free(b.st);
     return EXIT_SUCCESS;
 }

@@ -22,6 +22,7 @@ struct store_queue {
     size_t n_ready, n_leased;
     uint64_t put, acked, redelivered, dead_lettered;
     struct store_queue *dead;         /* "<name>.dead", made when first needed */
+    struct store_queue *dead_of;      /* for "<q>.dead": q (dead letters do not die again) */
     size_t len;
     char name[];                      /* len bytes and a NUL */
 };
@@ -266,6 +267,7 @@ static struct store_queue *dead_queue(struct store *st, struct store_queue *q)
         memcpy(name, q->name, q->len);
         memcpy(name + q->len, WIRE_DEAD_SUFFIX, sizeof WIRE_DEAD_SUFFIX);
         q->dead = queue_get(st, name, n);
+        q->dead->dead_of = q;
         free(name);
     }
     return q->dead;
@@ -366,6 +368,8 @@ static void lease(struct store *st, struct store_task *t, struct store_consumer 
     t->deliveries++;
     t->deadline = deadline;
     heap_push(st, t);
+    if (st->hooks.delivered)
+        st->hooks.delivered(st->hooks.ctx, q->name, q->len, t->id);
 }
 
 /* Hand ready tasks of q to its waiters, oldest waiter first, while both last. */
@@ -383,7 +387,8 @@ static void wake_waiters(struct store *st, struct store_queue *q, uint64_t now)
 
 /* [snippet:give_back] */
 /* A leased task comes back (nack, expired lease, gone consumer): to the front of its
- * queue, or to the dead queue once it has had its deliveries. `front` is where it goes:
+ * queue, or to the dead queue once it has had its deliveries (a task of a dead queue just
+ * goes back to its front: a chain "q.dead.dead..." would only hide it further). `front` is where it goes:
  * after that link, so that tasks returned together keep their order. Returns the link it
  * was inserted after, for the next one. */
 static struct store_link *give_back(struct store *st, struct store_task *t,
@@ -391,14 +396,14 @@ static struct store_link *give_back(struct store *st, struct store_task *t,
 {
     struct store_queue *q = t->q;
     unlease(st, t);
-    if (t->deliveries >= st->lim.max_deliveries) {
+    if (t->deliveries >= st->lim.max_deliveries && !q->dead_of) {
         struct store_queue *d = dead_queue(st, q);
         t->q = d;
         list_push_back(&d->ready, &t->qlink);
         d->n_ready++;
         q->dead_lettered++;
         if (st->hooks.dead)
-            st->hooks.dead(st->hooks.ctx, t->id, d->name, d->len, t->deliveries);
+            st->hooks.dead(st->hooks.ctx, q->name, q->len, t->id, t->deliveries);
         return front;
     }
     if (!front)
@@ -523,11 +528,12 @@ static struct store_task *held(struct store *st, struct store_consumer *c,
 static void ack_one(struct store *st, struct store_task *t)
 {
     uint64_t id = t->id;
-    t->q->acked++;
+    struct store_queue *q = t->q;
+    q->acked++;
     unlease(st, t);
     task_free(st, t);
     if (st->hooks.ack)
-        st->hooks.ack(st->hooks.ctx, id);
+        st->hooks.ack(st->hooks.ctx, q->name, q->len, id);
 }
 
 size_t store_ack(struct store *st, struct store_consumer *c, const char *queue, size_t qlen,
@@ -703,4 +709,38 @@ int store_forget(struct store *st, uint64_t id)
         t->q->n_ready--;
     task_free(st, t);
     return 1;
+}
+
+void store_advance_ids(struct store *st, uint64_t max_id)
+{
+    if (max_id >= st->next_id)
+        st->next_id = max_id + 1;
+}
+
+uint64_t store_max_id(const struct store *st) { return st->next_id - 1; }
+
+/* fn for each task of one list (linked by qlink); nonzero when fn asked to stop. */
+static int walk_list(const struct store_queue *q, const struct store_link *l,
+                     store_walk_fn fn, void *arg)
+{
+    for (const struct store_link *e = l->next; e != l; e = e->next)
+        if (fn(arg, q->name, q->len, TASK_OF(e, qlink)))
+            return 1;
+    return 0;
+}
+
+void store_walk(const struct store *st, store_walk_fn fn, void *arg)
+{
+    for (size_t i = 0; i < st->buckets_n; i++)
+        for (const struct store_queue *q = st->buckets[i]; q; q = q->hnext)
+            if (walk_list(q, &q->leased, fn, arg) || walk_list(q, &q->ready, fn, arg))
+                return;
+}
+
+const char *store_queue_name(const struct store_task *t, size_t *len, int *dead)
+{
+    const struct store_queue *q = t->q->dead_of ? t->q->dead_of : t->q;
+    *len = q->len;
+    *dead = t->q->dead_of != NULL;
+    return q->name;
 }

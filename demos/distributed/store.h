@@ -11,7 +11,9 @@
  *             good), nack it (back to ready at once) or renew the lease; if the deadline
  *             passes or the consumer disconnects, it comes back by itself
  * A task that comes back after max_deliveries deliveries is not retried any more: it moves
- * to the queue "<queue>.dead" (a queue like any other, where INSPECT and GET can see it).
+ * to the queue "<queue>.dead" (a queue like any other, where INSPECT and GET can see it;
+ * a task of a dead queue that comes back goes to its front again: dead letters do not die
+ * twice).
  * Delivery is therefore at least once: a consumer that did the work but died before its ack
  * gets the task done twice.
  *
@@ -34,17 +36,23 @@
  *
  * Hooks, for a journal (demos/distributed/journal.c) and for waiting consumers. The store
  * calls them, when set, at these moments and no others:
- *    put      before a batch is taken (PUT, and FINISH's results), with the ids it will get
- *             (first_id, first_id+1, ...). Returning -1 refuses the batch: nothing is taken
- *             and the caller answers ERROR INTERNAL. The broker answers PUT_OK only after
- *             this returned 0: a journal writes its record here.
- *    ack      after a task was acked or finished (it is gone for good)
- *    dead     after a task moved to "<queue>.dead" (with its deliveries)
- *    deliver  a consumer waiting in store_wait() got tasks: a PUT or a returning task made
- *             some ready. The tasks are leased already; the callee writes the reply. It
- *             must not call back into the store (the store is mid-operation).
+ *    put        before a batch is taken (PUT, and FINISH's results), with the ids it will
+ *               get (first_id, first_id+1, ...). Returning -1 refuses the batch: nothing is
+ *               taken and the caller answers ERROR INTERNAL. A journal appends its records
+ *               here; the broker sends PUT_OK only after the journal has written them.
+ *    ack        after a task was acked or finished (it is gone for good)
+ *    delivered  after a task was leased to a consumer (its deliveries count grew): a
+ *               journal that keeps the count across restarts needs to know, or a poison
+ *               task would get max_deliveries fresh tries after every restart
+ *    dead       after a task left `queue` for "<queue>.dead" (with its deliveries)
+ *    deliver    a consumer waiting in store_wait() got tasks: a PUT or a returning task
+ *               made some ready. The tasks are leased already; the callee writes the reply.
+ *               It must not call back into the store (the store is mid-operation).
  * Replay after a restart calls store_restore() for every task the journal still holds
- * and never calls a hook; the ids go on from the highest restored one.
+ * and store_advance_ids() with the highest id ever given out, and never calls a hook; new
+ * ids go on above both. store_walk() hands a journal's compaction every task there is, in
+ * an order that replays to the same queues: per queue, leased tasks (oldest lease first),
+ * then ready ones in FIFO order.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -104,13 +112,15 @@ struct store_item {                   /* a payload to put */
     size_t len;
 };
 
+/* The hooks (see the top of this file). `queue` is the queue the task is in (or, for dead,
+ * the queue it leaves), qlen bytes, not NUL-terminated. */
 struct store_hooks {
     void *ctx;
     int (*put)(void *ctx, const char *queue, size_t qlen, uint64_t first_id,
                const struct store_item *items, size_t n);
-    void (*ack)(void *ctx, uint64_t id);
-    void (*dead)(void *ctx, uint64_t id, const char *dead_queue, size_t qlen,
-                 uint32_t deliveries);
+    void (*ack)(void *ctx, const char *queue, size_t qlen, uint64_t id);
+    void (*delivered)(void *ctx, const char *queue, size_t qlen, uint64_t id);
+    void (*dead)(void *ctx, const char *queue, size_t qlen, uint64_t id, uint32_t deliveries);
     void (*deliver)(void *ctx, struct store_consumer *c, struct store_task **tasks, size_t n);
 };
 
@@ -200,5 +210,20 @@ int store_restore(struct store *st, const char *queue, size_t qlen, uint64_t id,
 /* Replay of an ack: the task leaves the store, whoever held it, without hooks. Returns 1
  * if it was there. */
 int store_forget(struct store *st, uint64_t id);
+/* Ids given from now on are above max_id (a journal remembers the highest id ever given,
+ * so that an id is never reused, even when every task had been acked before the restart). */
+void store_advance_ids(struct store *st, uint64_t max_id);
+/* The highest id given out so far (0 if none). */
+uint64_t store_max_id(const struct store *st);
+
+/* Every task in the store, for a journal's compaction: fn(arg, queue, qlen, task) per task,
+ * per queue leased tasks first (oldest lease first), then ready ones (FIFO). Stops early
+ * when fn returns nonzero. */
+typedef int (*store_walk_fn)(void *arg, const char *queue, size_t qlen,
+                             const struct store_task *t);
+void store_walk(const struct store *st, store_walk_fn fn, void *arg);
+/* The queue a journal names for t: its own, or for a task of "<q>.dead", q with *dead = 1
+ * (so that no record holds a name longer than a client may give). */
+const char *store_queue_name(const struct store_task *t, size_t *len, int *dead);
 
 #endif

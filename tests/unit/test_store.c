@@ -156,12 +156,12 @@ static void test_consumer_gone(void)
 
 static int dead_hook_calls;
 static uint64_t dead_hook_id;
-static void on_dead(void *ctx, uint64_t id, const char *q, size_t qlen, uint32_t deliveries)
+static void on_dead(void *ctx, const char *q, size_t qlen, uint64_t id, uint32_t deliveries)
 {
     (void)ctx;
     dead_hook_calls++;
     dead_hook_id = id;
-    EXPECT(qlen == 6 && memcmp(q, "q.dead", 6) == 0 && deliveries == 3);
+    EXPECT(qlen == 1 && q[0] == 'q' && deliveries == 3);     /* the queue it leaves */
 }
 
 /* The third delivery that comes back goes to "q.dead", seen by stats and inspect. */
@@ -201,6 +201,13 @@ static void test_dead_letter(void)
     EXPECT(seen_n == 1);
     EXPECT(store_get(st, &c, Q("q.dead"), 1, 1 << 20, 0, 1000, out) == 1
            && out[0]->id == ids[0] && out[0]->deliveries == 4);
+    size_t qlen;
+    int dead;
+    EXPECT(memcmp(store_queue_name(out[0], &qlen, &dead), "q", 1) == 0 && qlen == 1 && dead);
+    EXPECT(store_nack(st, &c, Q("q.dead"), ids, 1, 0) == 1);   /* dead letters stay */
+    EXPECT(store_stats(st, Q("q.dead")).ready == 1 && store_stats(st, Q("q.dead.dead")).put == 0
+           && dead_hook_calls == 1);
+    EXPECT(store_get(st, &c, Q("q.dead"), 1, 1 << 20, 0, 1000, out) == 1);
     EXPECT(store_ack(st, &c, Q("q.dead"), ids, 1) == 1);
     store_consumer_gone(st, &c, 0);                            /* "fine" comes back */
     EXPECT(dead_hook_calls == 1 && store_stats(st, Q("q")).ready == 1);
@@ -346,6 +353,75 @@ static void test_conservation(void)
     store_free(st);
 }
 
+/* What a journal sees: one event per put task, delivery, ack and dead letter, naming the
+ * queue, in the order they happen; FINISH is its results' put, then its acks. */
+static char events[512];
+static void ev(const char *kind, const char *q, size_t qlen, uint64_t id)
+{
+    size_t n = strlen(events);
+    snprintf(events + n, sizeof events - n, "%s %.*s %llu;", kind, (int)qlen, q,
+             (unsigned long long)id);
+}
+static int j_put(void *ctx, const char *q, size_t qlen, uint64_t first,
+                 const struct store_item *it, size_t n)
+{
+    (void)ctx, (void)it;
+    for (size_t i = 0; i < n; i++)
+        ev("put", q, qlen, first + i);
+    return 0;
+}
+static void j_ack(void *ctx, const char *q, size_t qlen, uint64_t id)
+{
+    (void)ctx;
+    ev("ack", q, qlen, id);
+}
+static void j_delivered(void *ctx, const char *q, size_t qlen, uint64_t id)
+{
+    (void)ctx;
+    ev("got", q, qlen, id);
+}
+static void j_dead(void *ctx, const char *q, size_t qlen, uint64_t id, uint32_t deliveries)
+{
+    (void)ctx, (void)deliveries;
+    ev("dead", q, qlen, id);
+}
+
+static int walked(void *arg, const char *q, size_t qlen, const struct store_task *t)
+{
+    (void)arg;
+    ev("walk", q, qlen, t->id);
+    return 0;
+}
+
+static void test_journal_hooks(void)
+{
+    struct store_hooks h = { .put = j_put, .ack = j_ack, .delivered = j_delivered,
+                             .dead = j_dead };
+    struct store_consumer c;
+    struct store *st = fresh(1, 100, &h, &c, NULL);
+    struct store_item it[3] = { item("a"), item("b"), item("c") };
+    uint64_t ids[3], rid;
+    struct store_task *out[4];
+    store_put(st, Q("q"), it, 3, 0, ids);
+    store_get(st, &c, Q("q"), 2, 1 << 20, 0, 100, out);
+    store_finish(st, &c, Q("q"), ids, 1, Q("r"), it, 1, 0, &rid);
+    store_nack(st, &c, Q("q"), &ids[1], 1, 0);                 /* max 1: dead at once */
+    EXPECT(strcmp(events, "put q 1;put q 2;put q 3;got q 1;got q 2;put r 4;ack q 1;"
+                          "dead q 2;") == 0);
+    events[0] = '\0';
+    store_get(st, &c, Q("q"), 1, 1 << 20, 0, 100, out);        /* 3 leased, then walk */
+    events[0] = '\0';
+    store_walk(st, walked, NULL);
+    EXPECT(strstr(events, "walk q 3;") && strstr(events, "walk r 4;")
+           && strstr(events, "walk q.dead 2;") && strlen(events) == 9 + 9 + 14);
+    store_advance_ids(st, 41);
+    EXPECT(store_put(st, Q("q"), it, 1, 0, ids) == STORE_OK && ids[0] == 42);
+    store_advance_ids(st, 7);                                   /* never backwards */
+    EXPECT(store_max_id(st) == 42);
+    store_consumer_gone(st, &c, 0);
+    store_free(st);
+}
+
 int main(void)
 {
     test_put_get_ack_fifo();
@@ -357,6 +433,7 @@ int main(void)
     test_full_and_finish();
     test_waiters_and_hooks();
     test_restore_forget();
+    test_journal_hooks();
     test_conservation();
     return unit_done();
 }
