@@ -285,8 +285,9 @@ static int corrupt(size_t off, size_t n, const char *why, struct journal_info *i
 {
     say(info->message, sizeof info->message,
         "the record at byte %zu of %zu is corrupt (%s) and is not a torn last write; "
-        "refusing to replay (keep a copy, then `truncate -s %zu` keeps the %llu records "
-        "before it)", off, n, why, off, (unsigned long long)info->records);
+        "refusing to replay (keep a copy, then `truncate -s %zu` keeps the %llu record%s "
+        "before it)", off, n, why, off, (unsigned long long)info->records,
+        info->records == 1 ? "" : "s");
     return -1;
 }
 
