@@ -81,16 +81,42 @@ struct taskq {
 
 /* Ack n tasks of KEYS[1] and add the results to KEYS[2], unless that would take KEYS[2]
  * over its bound (KEYS[3], or ARGV[1]): then nothing at all happens and it returns -2.
- * ARGV: bound, group, n, n ids, results. A put is this with n = 0. */
+ * ARGV: bound, group, n, n ids, results. A put is this with n = 0.
+ * The acked entries leave the stream by trimming, not one XDEL each (see the header):
+ * `need` is the oldest entry still needed, everything older goes with one XTRIM MINID;
+ * an acked id at or above it (acked out of order) is deleted on its own. */
 /* [snippet:finish-script] */
 static struct rscript finish_script = { .src =
+    "local function parts(id) return string.match(id, '^(%d+)-(%d+)$') end\n"
+    "local function num_lt(a, b) return #a < #b or (#a == #b and a < b) end\n"
+    "local function older(a, b)\n"
+    "  local am, as = parts(a)\n"
+    "  local bm, bs = parts(b)\n"
+    "  if am ~= bm then return num_lt(am, bm) end\n"
+    "  return num_lt(as, bs)\n"
+    "end\n"
     "local n = tonumber(ARGV[3])\n"
     "local m = #ARGV - 3 - n\n"
     "local max = tonumber(redis.call('GET', KEYS[3]) or ARGV[1])\n"
     "if m > 0 and redis.call('XLEN', KEYS[2]) + m > max then return -2 end\n"
-    "for i = 4, 3 + n do\n"
-    "  redis.call('XACK', KEYS[1], ARGV[2], ARGV[i])\n"
-    "  redis.call('XDEL', KEYS[1], ARGV[i])\n"
+    "if n > 0 then\n"
+    "  for i = 4, 3 + n, 1000 do\n"
+    "    redis.call('XACK', KEYS[1], ARGV[2], unpack(ARGV, i, math.min(i + 999, 3 + n)))\n"
+    "  end\n"
+    "  local need = redis.call('XPENDING', KEYS[1], ARGV[2], '-', '+', 1)[1]\n"
+    "  need = need and need[1]\n"
+    "  for _, g in ipairs(need and {} or redis.call('XINFO', 'GROUPS', KEYS[1])) do\n"
+    "    for k = 1, #g - 1, 2 do\n"
+    "      if g[k] == 'last-delivered-id' then\n"
+    "        local ms, seq = parts(g[k + 1])\n"
+    "        need = #seq < 14 and ms .. '-' .. (tonumber(seq) + 1) or g[k + 1]\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "  for i = 4, 3 + n do\n"
+    "    if not (need and older(ARGV[i], need)) then redis.call('XDEL', KEYS[1], ARGV[i]) end\n"
+    "  end\n"
+    "  if need then redis.call('XTRIM', KEYS[1], 'MINID', need) end\n"
     "end\n"
     "for i = 4 + n, #ARGV do redis.call('XADD', KEYS[2], '*', 'd', ARGV[i]) end\n"
     "return 0\n" };
