@@ -19,8 +19,11 @@
  *             and, every quarter lease or when nothing new is there, XAUTOCLAIM first:
  *             entries idle longer than lease_ms, whoever had them (their worker died or
  *             is too slow), delivery count + 1.
- *   ack       XACK, then XDEL: a stream never forgets an entry by itself, and a queue that
- *             only grew would fill memory; acked entries have no further use here.
+ *   ack       XACK, then the entry leaves the stream: a stream never forgets an entry by
+ *             itself, and a queue that only grew would fill memory. Not by XDEL of each id
+ *             (XDEL finds the entry inside its packed node by scanning it: the costliest
+ *             step of a task when it was used) but by cutting the stream's old end, one
+ *             XTRIM MINID per ack: see "Trimming" below.
  *   nack      XCLAIM ... IDLE <huge> JUSTID: the entry stays pending but looks long
  *             expired, so the next XAUTOCLAIM by anyone reclaims it (deliveries + 1,
  *             the poison count keeps counting): the nacker's own next get, or another
@@ -30,11 +33,21 @@
  *   renew     XCLAIM ... JUSTID: resets the idle time, does not count a delivery.
  *   dead      an entry reclaimed for the (max_deliveries+1)-th time is not returned: it is
  *             moved to the stream "taskq:Q.dead" (XADD there, XACK, XDEL, in MULTI/EXEC).
- *   finish    one Lua script: XACK+XDEL the tasks, XADD the results (all or nothing).
+ *   finish    one Lua script: XACK+trim the tasks, XADD the results (all or nothing).
  * Two differences from the broker to know. A lease is judged by the one who reclaims: an
  * entry is taken back when it has been idle longer than the *claimer's* lease_ms, so all
  * clients of a queue should use the same --lease-ms. And a consumer that disconnects keeps
  * its entries until their lease runs out (Redis does not tie the PEL to connections).
+ *
+ * Trimming. Every entry older than `need`, the oldest entry still needed, has been
+ * acked (or dead-lettered), so XTRIM MINID need removes exactly those. `need` is the
+ * oldest pending entry (XPENDING - + 1) if any, else the one after the group's
+ * last-delivered-id (XINFO GROUPS): ">" hands entries out in id order, so everything
+ * older than a delivered entry was delivered, and a delivered entry that is not pending
+ * was acked. An ack of an entry at or above `need` (several workers ack out of order:
+ * a newer batch before an older one still held) cannot be trimmed yet: that one entry is
+ * XDELed, as every ack used to be. So after each script the stream holds exactly the
+ * entries not yet acked, as before: XLEN (the bound), stats and inspect need no change.
  *
  * Bounds. Streams have no "refuse when full": XADD's MAXLEN trims the oldest entries, which
  * for a task queue means silently losing tasks. So put and finish run a small Lua script
