@@ -21,9 +21,9 @@
  *             is too slow), delivery count + 1.
  *   ack       XACK, then the entry leaves the stream: a stream never forgets an entry by
  *             itself, and a queue that only grew would fill memory. Not by XDEL of each id
- *             (XDEL finds the entry inside its packed node by scanning it: the costliest
- *             step of a task when it was used) but by cutting the stream's old end, one
- *             XTRIM MINID per ack: see "Trimming" below.
+ *             (XDEL finds the entry by scanning the packed node that holds it, which
+ *             would be the costliest step of a task) but by cutting the stream's old
+ *             end, one XTRIM MINID per ack: see "Trimming" below.
  *   nack      XCLAIM ... IDLE <huge> JUSTID: the entry stays pending but looks long
  *             expired, so the next XAUTOCLAIM by anyone reclaims it (deliveries + 1,
  *             the poison count keeps counting): the nacker's own next get, or another
@@ -44,10 +44,11 @@
  * oldest pending entry (XPENDING - + 1) if any, else the one after the group's
  * last-delivered-id (XINFO GROUPS): ">" hands entries out in id order, so everything
  * older than a delivered entry was delivered, and a delivered entry that is not pending
- * was acked. An ack of an entry at or above `need` (several workers ack out of order:
- * a newer batch before an older one still held) cannot be trimmed yet: that one entry is
- * XDELed, as every ack used to be. So after each script the stream holds exactly the
- * entries not yet acked, as before: XLEN (the bound), stats and inspect need no change.
+ * was acked. An ack of an entry at or above `need` (several workers ack out of order: a
+ * newer batch before an older one still held; or an old entry is held long, a slow or a
+ * nacked task) cannot be trimmed yet: that one entry is XDELed. So after each script the
+ * stream holds exactly the entries not yet acked: XLEN (the bound), stats and inspect
+ * count and show those, with no knowledge of the trimming.
  *
  * Bounds. Streams have no "refuse when full": XADD's MAXLEN trims the oldest entries, which
  * for a task queue means silently losing tasks. So put and finish run a small Lua script
