@@ -19,8 +19,11 @@
  *             and, every quarter lease or when nothing new is there, XAUTOCLAIM first:
  *             entries idle longer than lease_ms, whoever had them (their worker died or
  *             is too slow), delivery count + 1.
- *   ack       XACK, then XDEL: a stream never forgets an entry by itself, and a queue that
- *             only grew would fill memory; acked entries have no further use here.
+ *   ack       XACK, then the entry leaves the stream: a stream never forgets an entry by
+ *             itself, and a queue that only grew would fill memory. Not by XDEL of each id
+ *             (XDEL finds the entry by scanning the packed node that holds it, which
+ *             would be the costliest step of a task) but by cutting the stream's old
+ *             end, one XTRIM MINID per ack: see "Trimming" below.
  *   nack      XCLAIM ... IDLE <huge> JUSTID: the entry stays pending but looks long
  *             expired, so the next XAUTOCLAIM by anyone reclaims it (deliveries + 1,
  *             the poison count keeps counting): the nacker's own next get, or another
@@ -30,11 +33,22 @@
  *   renew     XCLAIM ... JUSTID: resets the idle time, does not count a delivery.
  *   dead      an entry reclaimed for the (max_deliveries+1)-th time is not returned: it is
  *             moved to the stream "taskq:Q.dead" (XADD there, XACK, XDEL, in MULTI/EXEC).
- *   finish    one Lua script: XACK+XDEL the tasks, XADD the results (all or nothing).
+ *   finish    one Lua script: XACK+trim the tasks, XADD the results (all or nothing).
  * Two differences from the broker to know. A lease is judged by the one who reclaims: an
  * entry is taken back when it has been idle longer than the *claimer's* lease_ms, so all
  * clients of a queue should use the same --lease-ms. And a consumer that disconnects keeps
  * its entries until their lease runs out (Redis does not tie the PEL to connections).
+ *
+ * Trimming. Every entry older than `need`, the oldest entry still needed, has been
+ * acked (or dead-lettered), so XTRIM MINID need removes exactly those. `need` is the
+ * oldest pending entry (XPENDING - + 1) if any, else the one after the group's
+ * last-delivered-id (XINFO GROUPS): ">" hands entries out in id order, so everything
+ * older than a delivered entry was delivered, and a delivered entry that is not pending
+ * was acked. An ack of an entry at or above `need` (several workers ack out of order: a
+ * newer batch before an older one still held; or an old entry is held long, a slow or a
+ * nacked task) cannot be trimmed yet: that one entry is XDELed. So after each script the
+ * stream holds exactly the entries not yet acked: XLEN (the bound), stats and inspect
+ * count and show those, with no knowledge of the trimming.
  *
  * Bounds. Streams have no "refuse when full": XADD's MAXLEN trims the oldest entries, which
  * for a task queue means silently losing tasks. So put and finish run a small Lua script
@@ -81,16 +95,42 @@ struct taskq {
 
 /* Ack n tasks of KEYS[1] and add the results to KEYS[2], unless that would take KEYS[2]
  * over its bound (KEYS[3], or ARGV[1]): then nothing at all happens and it returns -2.
- * ARGV: bound, group, n, n ids, results. A put is this with n = 0. */
+ * ARGV: bound, group, n, n ids, results. A put is this with n = 0.
+ * The acked entries leave the stream by trimming, not one XDEL each (see the header):
+ * `need` is the oldest entry still needed, everything older goes with one XTRIM MINID;
+ * an acked id at or above it (acked out of order) is deleted on its own. */
 /* [snippet:finish-script] */
 static struct rscript finish_script = { .src =
+    "local function parts(id) return string.match(id, '^(%d+)-(%d+)$') end\n"
+    "local function num_lt(a, b) return #a < #b or (#a == #b and a < b) end\n"
+    "local function older(a, b)\n"
+    "  local am, as = parts(a)\n"
+    "  local bm, bs = parts(b)\n"
+    "  if am ~= bm then return num_lt(am, bm) end\n"
+    "  return num_lt(as, bs)\n"
+    "end\n"
     "local n = tonumber(ARGV[3])\n"
     "local m = #ARGV - 3 - n\n"
     "local max = tonumber(redis.call('GET', KEYS[3]) or ARGV[1])\n"
     "if m > 0 and redis.call('XLEN', KEYS[2]) + m > max then return -2 end\n"
-    "for i = 4, 3 + n do\n"
-    "  redis.call('XACK', KEYS[1], ARGV[2], ARGV[i])\n"
-    "  redis.call('XDEL', KEYS[1], ARGV[i])\n"
+    "if n > 0 then\n"
+    "  for i = 4, 3 + n, 1000 do\n"
+    "    redis.call('XACK', KEYS[1], ARGV[2], unpack(ARGV, i, math.min(i + 999, 3 + n)))\n"
+    "  end\n"
+    "  local need = redis.call('XPENDING', KEYS[1], ARGV[2], '-', '+', 1)[1]\n"
+    "  need = need and need[1]\n"
+    "  for _, g in ipairs(need and {} or redis.call('XINFO', 'GROUPS', KEYS[1])) do\n"
+    "    for k = 1, #g - 1, 2 do\n"
+    "      if g[k] == 'last-delivered-id' then\n"
+    "        local ms, seq = parts(g[k + 1])\n"
+    "        need = #seq < 14 and ms .. '-' .. (tonumber(seq) + 1) or g[k + 1]\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "  for i = 4, 3 + n do\n"
+    "    if not (need and older(ARGV[i], need)) then redis.call('XDEL', KEYS[1], ARGV[i]) end\n"
+    "  end\n"
+    "  if need then redis.call('XTRIM', KEYS[1], 'MINID', need) end\n"
     "end\n"
     "for i = 4 + n, #ARGV do redis.call('XADD', KEYS[2], '*', 'd', ARGV[i]) end\n"
     "return 0\n" };

@@ -118,21 +118,26 @@ static void test_finish(void)
     taskq_close(q);
 }
 
+/* Streams only: bound queue at n entries (the key taskq:QUEUE.max), as an operator would. */
+static void set_max(const char *queue, int n)
+{
+    int port = atoi(strrchr(url, ':') + 1);
+    redisContext *c = redisConnect("127.0.0.1", port);
+    redisReply *rep = c && !c->err ? redisCommand(c, "SET taskq:%s.max %d", queue, n) : NULL;
+    EXPECT(rep && rep->type == REDIS_REPLY_STATUS);
+    if (rep)
+        freeReplyObject(rep);
+    redisFree(c);
+}
+
 /* Streams only: a bound set in Redis refuses a put, and a finish, as a whole. */
 static void test_bound(void)
 {
     struct taskq *q = open_as("bound", 0);
     const char *queue = fresh("bound");
-    char results[64], key[96];
+    char results[64];
     snprintf(results, sizeof results, "%s.r", queue);
-    snprintf(key, sizeof key, "taskq:%s.max", results);
-    int port = atoi(strrchr(url, ':') + 1);
-    redisContext *c = redisConnect("127.0.0.1", port);
-    redisReply *rep = c && !c->err ? redisCommand(c, "SET %s 2", key) : NULL;
-    EXPECT(rep && rep->type == REDIS_REPLY_STATUS);
-    if (rep)
-        freeReplyObject(rep);
-    redisFree(c);
+    set_max(results, 2);
     struct taskq_batch b = { 0 };
     EXPECT(put_strs(q, results, (const char *[]){ "r1", "r2", "r3" }, 3) == TASKQ_FULL);
     EXPECT(put_strs(q, results, (const char *[]){ "r1" }, 1) == 0);
@@ -256,6 +261,59 @@ static void test_inspect(void)
     taskq_close(q);
 }
 
+/* The entries in the queue, as inspect shows them, as "i1:L i2:R ..." (L leased, R ready). */
+static const char *shown(struct taskq *q, const char *queue)
+{
+    static char buf[256];
+    struct taskq_entries es = { 0 };
+    size_t len = 0;
+    buf[0] = '\0';
+    EXPECT(taskq_inspect(q, queue, 100, &es) == 0);
+    for (size_t i = 0; i < es.n && len < sizeof buf - 32; i++)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%.*s:%c", i ? " " : "",
+                                (int)es.e[i].len, es.e[i].data,
+                                es.e[i].state == TASKQ_LEASED ? 'L' :
+                                es.e[i].state == TASKQ_READY ? 'R' : 'D');
+    taskq_entries_free(&es);
+    return buf;
+}
+
+/* Acks out of order: b acks tasks newer than those a still holds, then a acks its second
+ * before its first. An acked entry must be gone at once from stats, inspect and the bound,
+ * whichever order the acks came in (the in-order ones leave by trimming the stream's old
+ * end, which cannot reach past an entry still held). */
+static void test_ack_order(void)
+{
+    struct taskq *a = open_as("oa", 0), *bq = open_as("ob", 0);
+    const char *queue = fresh("order");
+    struct taskq_batch ba = { 0 }, bb = { 0 };
+    struct taskq_stats st;
+    EXPECT(put_strs(a, queue, (const char *[]){ "o1", "o2", "o3", "o4", "o5", "o6" }, 6) == 0);
+    EXPECT(taskq_get(a, queue, 2, 0, 60000, &ba) == 2 && is(&ba.tasks[0], "o1"));
+    EXPECT(taskq_get(bq, queue, 2, 0, 60000, &bb) == 2 && is(&bb.tasks[0], "o3"));
+    EXPECT(taskq_ack(bq, queue, bb.tasks, 2) == 0);
+    EXPECT(taskq_stats(a, queue, &st) == 0 && st.ready == 2 && st.leased == 2);
+    EXPECT(strcmp(shown(a, queue), "o1:L o2:L o5:R o6:R") == 0);
+    set_max(queue, 5);                   /* 4 in the queue: room for exactly one more */
+    EXPECT(put_strs(a, queue, (const char *[]){ "o7", "o8" }, 2) == TASKQ_FULL);
+    EXPECT(put_strs(a, queue, (const char *[]){ "o7" }, 1) == 0);
+    EXPECT(taskq_ack(a, queue, &ba.tasks[1], 1) == 0);
+    EXPECT(taskq_stats(a, queue, &st) == 0 && st.ready == 3 && st.leased == 1);
+    EXPECT(strcmp(shown(a, queue), "o1:L o5:R o6:R o7:R") == 0);
+    EXPECT(taskq_ack(a, queue, ba.tasks, 1) == 0);
+    EXPECT(taskq_stats(a, queue, &st) == 0 && st.ready == 3 && st.leased == 0);
+    EXPECT(strcmp(shown(a, queue), "o5:R o6:R o7:R") == 0);
+    EXPECT(taskq_ack(a, queue, ba.tasks, 2) == 0);     /* again: nothing changes */
+    EXPECT(taskq_get(bq, queue, 10, 0, 60000, &bb) == 3 && is(&bb.tasks[0], "o5"));
+    EXPECT(taskq_ack(bq, queue, bb.tasks, 3) == 0);
+    EXPECT(taskq_stats(a, queue, &st) == 0 && st.ready == 0 && st.leased == 0);
+    EXPECT(strcmp(shown(a, queue), "") == 0);
+    taskq_batch_free(&ba);
+    taskq_batch_free(&bb);
+    taskq_close(a);
+    taskq_close(bq);
+}
+
 /* Lists only: a consumer that closes gives its tasks back at the next reaper run. */
 static void test_close_returns(void)
 {
@@ -315,6 +373,7 @@ int main(int argc, char **argv)
     if (streams) {
         test_bound();
         test_poison();
+        test_ack_order();
     } else {
         test_close_returns();
     }
