@@ -9,7 +9,7 @@
 #          redis-server (the default); and,
 #          optional, the tools the lessons' commands use: curl, strace, nc
 #          (netcat-openbsd), ss and ip (iproute2: the network-namespace tests), the HTTP
-#          load generator wrk and clang (the fuzz target)
+#          load generator wrk, clang and its libFuzzer (libclang-rt-14-dev: the fuzz tests)
 #   bench  also the peers benchmarks compare against, where Debian has them: perf
 #          (linux-perf), wrk and nginx (nginx-light). A peer that cannot be installed is
 #          reported; its bench says so.
@@ -57,6 +57,7 @@ may_want iproute2       command -v ss
 may_want wrk            command -v wrk
 # clang builds the broker's frame-parser fuzz target (libFuzzer); its test skips without it.
 may_want clang          command -v clang
+may_want libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a'
 if [ "$want" = bench ]; then
     may_want linux-perf  command -v perf
     may_want nginx-light test -x /usr/sbin/nginx

@@ -66,11 +66,16 @@ up() {
     # CAP_SYS_ADMIN does not): that is a skip, not a failure.
     local err
     err=$(ip netns add "$hub" 2>&1) || skip "cannot make a network namespace: $err"
+    # Entering one is a second test: in a chroot `ip netns add` works but `ip -n` cannot
+    # make / a slave mount ("mount --make-rslave / failed"), so nothing could run inside.
+    if ! err=$(ip -n "$hub" link set lo up 2>&1); then
+        ip netns del "$hub" 2>/dev/null
+        skip "cannot enter a network namespace: $err"
+    fi
     trap 'echo "netns: up failed; removing what was made" >&2; down "$prefix"' ERR
     set -e
     ip -n "$hub" link add br0 type bridge
     ip -n "$hub" link set br0 up
-    ip -n "$hub" link set lo up
     for ((i = 0; i < n; i++)); do
         host=$prefix-$i
         ip netns add "$host"
