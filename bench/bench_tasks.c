@@ -365,21 +365,23 @@ static int start_workers(struct world *w, const struct series *s, int n)
     return 0;
 }
 
-/* How many TCP connections the backend on 127.0.0.1:port has accepted and holds now:
- * /proc/net/tcp's established sockets (state 01) whose local port is `port`. The same
+/* How many TCP connections to the backend on 127.0.0.1:port are open now: /proc/net/tcp's
+ * established sockets (state 01) whose *remote* port is `port`, the clients' ends. The same
  * count for every backend, whatever its own statistics say (Redis Streams counts a
- * consumer only once it has read something). */
+ * consumer only once it has read something). Not the server's ends: the server's end of
+ * a readiness probe the bench has already closed stays established until the server gets
+ * round to closing it, and on a busy machine that is later than the count is taken. */
 static int connections_to(int port)
 {
     FILE *f = fopen("/proc/net/tcp", "r");
     if (!f)
         die_errno("/proc/net/tcp");
     char line[256];
-    unsigned lport, state;
+    unsigned rport, state;
     int n = 0;
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, " %*u: %*x:%x %*x:%*x %x", &lport, &state) == 2 &&
-            (int)lport == port && state == 1)
+        if (sscanf(line, " %*u: %*x:%*x %*x:%x %x", &rport, &state) == 2 &&
+            (int)rport == port && state == 1)
             n++;
     fclose(f);
     return n;

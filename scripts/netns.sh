@@ -70,6 +70,10 @@ up() {
     # make / a slave mount ("mount --make-rslave / failed"), so nothing could run inside.
     if ! err=$(ip -n "$hub" link set lo up 2>&1); then
         ip netns del "$hub" 2>/dev/null
+        # `ip netns add` mounted /run/netns for its files: leave no mount behind if empty.
+        if [ -z "$(ls -A /run/netns 2>/dev/null)" ] && mountpoint -q /run/netns; then
+            umount /run/netns 2>/dev/null
+        fi
         skip "cannot enter a network namespace: $err"
     fi
     trap 'echo "netns: up failed; removing what was made" >&2; down "$prefix"' ERR
