@@ -554,16 +554,16 @@ int main(int argc, char **argv)
         loop_init(&loops[i], &o, server_listen(&o, port, o.workers > 1, &port), stop_fd,
                   drain_short);
     }
+    for (int i = 0; o.workers > 1 && i < o.workers; i++)
+        xpthread_create(&loops[i].thread, NULL, loop_run, &loops[i]);
     char model[96];
     snprintf(model, sizeof model, "%d epoll loop%s, edge-triggered, drain %s", o.workers,
              o.workers > 1 ? "s, one per thread" : "", drain_short ? "short" : "eagain");
     server_announce(&o, port, model);
     if (o.workers == 1) {
-        loop_run(&loops[0]);
+        loop_run(&loops[0]);            /* until the signalfd, its stop descriptor, fires */
         printf("signal: closing every connection\n");
     } else {
-        for (int i = 0; i < o.workers; i++)
-            xpthread_create(&loops[i].thread, NULL, loop_run, &loops[i]);
         int signo = server_next_event(-1, sig_fd);
         printf("signal %d: stopping %d loops\n", signo, o.workers);
         for (int i = 0; i < o.workers; i++)
