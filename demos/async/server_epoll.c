@@ -314,10 +314,22 @@ static int flush(struct conn *c)
     return 1;
 }
 
-/* Queue the reply bytes behind any already waiting, and send what the socket takes. */
+/* Send the reply now if nothing is queued (the usual case: no copy, no allocation);
+ * queue what the socket did not take behind what already waits. */
 static int send_reply(struct conn *c, const char *data, size_t n)
 {
     size_t left = c->out_len - c->out_off;
+    while (left == 0 && n > 0) {
+        ssize_t k = send(c->fd, data, n, MSG_NOSIGNAL);
+        if (k == -1 && errno == EINTR)
+            continue;
+        if (k == -1)
+            break;                      /* EAGAIN: queue it; an error: flush() says so */
+        data += k;
+        n -= (size_t)k;
+    }
+    if (n == 0)
+        return flush(c);                /* nothing to queue; flush() does what ends a reply */
     char *out = xmalloc(left + n);
     if (left)
         memcpy(out, c->out + c->out_off, left);
