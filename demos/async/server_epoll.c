@@ -574,7 +574,7 @@ int main(int argc, char **argv)
     server_announce(&o, port, model);
     if (o.workers == 1) {
         loop_run(&loops[0]);            /* until the signalfd, its stop descriptor, fires */
-        printf("signal: closing every connection\n");
+        printf("signal %d: closing every connection\n", server_next_event(-1, sig_fd));
     } else {
         int signo = server_next_event(-1, sig_fd);
         printf("signal %d: stopping %d loops\n", signo, o.workers);
