@@ -58,6 +58,7 @@
 #define EPOLL_QUEUE_MAX (64 * 1024)     /* queued reply bytes before a slow reader throttles */
 #define EPOLL_READS_MAX 16              /* reads per event before others get their turn */
 #define EPOLL_EVENTS 256
+#define EPOLL_SPARE_BUFS 16             /* idle input buffers a loop keeps for reuse */
 
 enum timer { T_NONE, T_HEAD, T_IO, T_WRITE, T_LINGER };
 
@@ -87,6 +88,8 @@ struct loop {
     struct conn **heap;             /* timers: heap[0] has the nearest deadline */
     size_t n_heap, cap_heap;
     int64_t pause_until_ms;         /* accepting paused after EMFILE (0: not paused) */
+    char *spare[EPOLL_SPARE_BUFS];  /* input buffers no connection holds now */
+    int n_spare;
     pthread_t thread;
 };
 
@@ -205,14 +208,19 @@ static void on_listen(struct loop *l)
 
 /* ---- read: until EAGAIN, because an edge is reported once ------------------------------ */
 
-/* Give the input buffer back once nothing in it is needed: an idle connection holds none. */
+/* Give the input buffer back once nothing in it is needed: an idle connection holds none.
+ * The loop keeps a few for the next connection that receives bytes (as server_uv does). */
 static void give_buf(struct conn *c)
 {
-    if (c->in && (c->closing || c->finishing || (c->len == 0 && !c->waiting_io))) {
+    struct loop *l = c->loop;
+    if (!c->in || !(c->closing || c->finishing || (c->len == 0 && !c->waiting_io)))
+        return;
+    if (l->n_spare < EPOLL_SPARE_BUFS)
+        l->spare[l->n_spare++] = c->in;
+    else
         free(c->in);
-        c->in = NULL;
-        c->len = 0;
-    }
+    c->in = NULL;
+    c->len = 0;
 }
 
 /* [snippet:read] */
@@ -223,7 +231,8 @@ static void conn_read(struct conn *c)
             return;         /* not now: whoever clears the flag calls conn_read() again */
         char sink[4096];    /* a finishing connection's input is read and dropped */
         if (!c->finishing && !c->in)
-            c->in = xmalloc(HTTP_BUF_SIZE);
+            c->in = c->loop->n_spare ? c->loop->spare[--c->loop->n_spare]
+                                     : xmalloc(HTTP_BUF_SIZE);
         char *to = c->finishing ? sink : c->in + c->len;
         size_t room = c->finishing ? sizeof sink : HTTP_BUF_SIZE - c->len;
         ssize_t n = recv(c->fd, to, room, 0);
@@ -493,6 +502,8 @@ stop:
         l->dead = c->next;
         free(c);
     }
+    while (l->n_spare)
+        free(l->spare[--l->n_spare]);
     free(l->heap);
     close(l->ep);
     return NULL;
