@@ -253,8 +253,8 @@ static void conn_read(struct conn *c)
         if (c->loop->drain_short)
             return;         /* --drain short: trust this read to have taken everything */
     }
-    /* Reads left: an edge-triggered socket is not reported again for them, so the loop
-     * comes back to it after this round's other events (fairness, not correctness). */
+    /* Maybe more to read, and no edge will say so: the loop must come back to it itself,
+     * after this round's other events (so that one busy client cannot hold the loop). */
     if (!c->in_more) {
         c->in_more = 1;
         c->more_next = c->loop->more;
