@@ -577,8 +577,10 @@ int main(int argc, char **argv)
         loop_init(&loops[i], &o, server_listen(&o, port, o.workers > 1, &port), stop_fd,
                   drain_short);
     }
-    for (int i = 0; o.workers > 1 && i < o.workers; i++)
+    for (int i = 0; o.workers > 1 && i < o.workers; i++) {
         xpthread_create(&loops[i].thread, NULL, loop_run, &loops[i]);
+        pthread_setname_np(loops[i].thread, "epoll-loop");     /* ps -L, top -H show it */
+    }
     char model[96];
     snprintf(model, sizeof model, "%d epoll loop%s, edge-triggered, drain %s", o.workers,
              o.workers > 1 ? "s, one per thread" : "", drain_short ? "short" : "eagain");
