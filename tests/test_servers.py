@@ -20,12 +20,12 @@ from testlib import SRC, check, done, program
 NAME = sys.argv[1]
 WORKERS = {"server_uv_multi": "2", "server_pool": "8", "server_prefork": "8"}
 HEADER_TIMEOUT_MS = 1500
-FDLIMIT_SERVERS = ("server_uv", "server_uv_multi", "server_threads", "server_pool")
+FDLIMIT_SERVERS = ("server_uv", "server_uv_multi", "server_epoll", "server_threads", "server_pool")
 with open(os.path.join(SRC, "lib", "http.h")) as f:     # the documented /cpu maximum
     HTTP_H = f.read()
 CPU_MAX_US = int(re.search(r"#define HTTP_CPU_MAX_US (\d+)", HTTP_H).group(1))
 BUF_SIZE = 2 * int(re.search(r"#define HTTP_MAX_HEAD (\d+)", HTTP_H).group(1))
-LOOP_SERVERS = ("server_uv", "server_uv_multi")
+LOOP_SERVERS = ("server_uv", "server_uv_multi", "server_epoll")
 
 
 def start(extra=(), preexec=None):
