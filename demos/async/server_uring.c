@@ -95,6 +95,7 @@ struct ring {
     uint64_t stop_value;
     struct __kernel_timespec pause_ts;
     pthread_t thread;
+    pthread_barrier_t *ready;       /* main() announces the port once all rings exist */
     char sink[4096];                /* closing connections' input, read and dropped */
 };
 
@@ -466,6 +467,7 @@ static void *ring_main(void *arg)
     int err = io_uring_queue_init(URING_ENTRIES, &r->ring, r->setup_flags);
     if (err < 0)
         die_code("io_uring_queue_init", -err);
+    pthread_barrier_wait(r->ready);     /* every ring exists before the listening line */
     io_uring_prep_read(sqe_for(r, r, OP_STOP), r->stop_fd, &r->stop_value,
                        sizeof r->stop_value, 0);
     arm_accept(r);
@@ -568,15 +570,19 @@ int main(int argc, char **argv)
     int sig_fd = server_signalfd(0);    /* blocked in every thread; main reads them */
 
     struct ring *rings = xcalloc((size_t)o.workers, sizeof *rings);
+    pthread_barrier_t ready;
+    CHECK(pthread_barrier_init(&ready, NULL, (unsigned)o.workers + 1) == 0);
     int port = o.port;
     for (int i = 0; i < o.workers; i++) {
-        rings[i] = (struct ring){ .o = &o, .setup_flags = flags, .multishot = 1 };
+        rings[i] = (struct ring){ .o = &o, .setup_flags = flags, .multishot = 1,
+                                  .ready = &ready };
         rings[i].listen_fd = server_listen(&o, port, o.workers > 1, &port);
         rings[i].stop_fd = eventfd(0, EFD_CLOEXEC);
         if (rings[i].stop_fd == -1)
             die_errno("eventfd");
         xpthread_create(&rings[i].thread, NULL, ring_main, &rings[i]);
     }
+    pthread_barrier_wait(&ready);
     char model[96];
     snprintf(model, sizeof model, "%d io_uring ring%s, one per thread%s", o.workers,
              o.workers > 1 ? "s" : "", flags ? ", single issuer, deferred task run" : "");
@@ -596,6 +602,7 @@ int main(int argc, char **argv)
     }
     server_print_stats();
     free(rings);
+    pthread_barrier_destroy(&ready);
     close(sig_fd);
     return EXIT_SUCCESS;
 }
