@@ -164,6 +164,8 @@ static void new_conn(struct ring *r, int fd)
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     start_head(c);
     start_recv(c);
+    if (r->stopping)
+        conn_close(c);      /* accepted in the same batch as the stop: it goes too */
 }
 
 /* [snippet:uring-accept] */
