@@ -68,7 +68,7 @@ static int flag(const char *name, const char *value)
 
 static const char *models[] = { "server_uv", "server_uv_multi", "server_threads",
                                 "server_pool", "server_fork", "server_prefork",
-                                "server_epoll" };
+                                "server_epoll", "server_uring" };
 #define NMODELS (sizeof models / sizeof *models)
 /* A point's kind: models[kind] for kind < NMODELS, else nginx with 1 or CPUs workers. */
 enum { NGINX_1W = NMODELS, NGINX_NW };

@@ -6,7 +6,7 @@
 #            required package is missing), install nothing, as root or not (what plain
 #            `make` does; `make deps`, `make test` and `make bench` install)
 #   build  the compiler, cmake, pkg-config, libuv, gnuplot, python3, libsodium, hiredis and
-#          redis-server (the default); and,
+#          redis-server, liburing (the default); and,
 #          optional, the tools the lessons' commands use: curl, strace, nc
 #          (netcat-openbsd), ss and ip (iproute2: the network-namespace tests), the HTTP
 #          load generator wrk, clang and its libFuzzer (libclang-rt-14-dev: the fuzz tests)
@@ -35,6 +35,7 @@ need cmake       command -v cmake
 need make        command -v make
 need pkg-config  command -v pkg-config
 need libuv1-dev  pkg-config --exists libuv
+need liburing-dev pkg-config --exists liburing   # server_uring (io_uring)
 need gnuplot-nox command -v gnuplot
 need python3     command -v python3
 need procps      command -v ps

@@ -10,6 +10,7 @@ import re
 import resource
 import select
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -20,7 +21,8 @@ from testlib import SRC, check, done, program
 NAME = sys.argv[1]
 WORKERS = {"server_uv_multi": "2", "server_pool": "8", "server_prefork": "8"}
 HEADER_TIMEOUT_MS = 1500
-FDLIMIT_SERVERS = ("server_uv", "server_uv_multi", "server_epoll", "server_threads", "server_pool")
+FDLIMIT_SERVERS = ("server_uv", "server_uv_multi", "server_epoll", "server_threads", "server_pool",
+                   "server_uring")
 with open(os.path.join(SRC, "lib", "http.h")) as f:     # the documented /cpu maximum
     HTTP_H = f.read()
 CPU_MAX_US = int(re.search(r"#define HTTP_CPU_MAX_US (\d+)", HTTP_H).group(1))
@@ -63,6 +65,21 @@ def bad(port, raw, keep=False):
             closed = False
         return rep[0], closed
 
+
+if NAME == "server_uring":
+    # Where io_uring_setup() is refused the server says why and exits 1 (servertest.start
+    # turns that into a skip, 77); SERVER_URING_FORCE_REFUSED takes that path here.
+    r = subprocess.run([program(NAME), "--port", "0"], capture_output=True, text=True,
+                       timeout=T, env=dict(os.environ, SERVER_URING_FORCE_REFUSED="1"))
+    check(r.returncode == 1 and "io_uring is refused here: io_uring_setup:" in r.stderr
+          and "kernel.io_uring_disabled" in r.stderr and r.stdout == "",
+          "io_uring refused: the reason on stderr, exit 1, no listening line",
+          f"{r.returncode} {r.stderr!r}")
+    p, port, out = start(["--ring-flags", "off"])
+    st, _, body = get(port, "/")
+    check(st == 200 and "single issuer" not in out, "--ring-flags off: a plain ring serves",
+          out)
+    check(stop(p)[0] == 0, "--ring-flags off: clean exit")
 
 p, port, _ = start()
 try:

@@ -26,7 +26,7 @@ WORKERS = 4
 SLOW = 4 * WORKERS
 LONG_MS = 60000             # a head timeout no wait in this test reaches
 args = ["--header-timeout", str(LONG_MS)]
-if NAME in ("server_pool", "server_prefork", "server_uv_multi"):
+if NAME in ("server_pool", "server_prefork", "server_uv_multi", "server_uring"):
     args += ["--workers", str(WORKERS)]
 
 

@@ -139,27 +139,31 @@ static void spare_take_back(void)
         atomic_store(&spare_out, 0);
 }
 
+int server_adopt(int fd)
+{
+    atomic_fetch_add(&server_stats->accepted, 1);
+    if (!atomic_load(&spare_out))
+        return fd;                          /* the common case: no lock */
+    /* Another thread has given the spare up, and this fd may be the slot it freed.
+     * If the spare did not come back, this client pays for it: 503, and the spare
+     * takes its slot. Otherwise a thread that took the slot would keep it, the
+     * spare would stay lost, and clients would wait in the queue until some
+     * connection ends (server_uv_multi's hang). */
+    pthread_mutex_lock(&spare_lock);
+    int keep = spare_fd >= 0;
+    if (!keep) {
+        server_refuse(fd);
+        spare_take_back();
+    }
+    pthread_mutex_unlock(&spare_lock);
+    return keep ? fd : -1;
+}
+
 int server_accept(int listen_fd)
 {
     int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) {
-        atomic_fetch_add(&server_stats->accepted, 1);
-        if (!atomic_load(&spare_out))
-            return fd;                      /* the common case: no lock */
-        /* Another thread has given the spare up, and this fd may be the slot it freed.
-         * If the spare did not come back, this client pays for it: 503, and the spare
-         * takes its slot. Otherwise a thread that took the slot would keep it, the
-         * spare would stay lost, and clients would wait in the queue until some
-         * connection ends (server_uv_multi's hang). */
-        pthread_mutex_lock(&spare_lock);
-        int keep = spare_fd >= 0;
-        if (!keep) {
-            server_refuse(fd);
-            spare_take_back();
-        }
-        pthread_mutex_unlock(&spare_lock);
-        return keep ? fd : -1;
-    }
+    if (fd >= 0)
+        return server_adopt(fd);
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED ||
         errno == EPROTO || errno == ENETDOWN || errno == EHOSTUNREACH || errno == ENETUNREACH)
         return -1;                          /* nothing to take, or the client already left */

@@ -95,6 +95,11 @@ void server_announce(const struct server_opts *o, int port, const char *model);
  * on a socket that stays readable. Any other failure exits (die_errno). */
 int server_accept(int listen_fd);
 
+/* Take a connection accepted some other way (io_uring's accept): count it accepted, and,
+ * when another thread has given the spare descriptor up and it has not come back, answer
+ * this one 503 so the spare gets its slot. Returns fd, or -1 when it was refused. */
+int server_adopt(int fd);
+
 /* Answer an accepted connection 503 and close it (no worker free for it); counts it closed
  * and refused. */
 void server_refuse(int fd);
