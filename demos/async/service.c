@@ -1,4 +1,4 @@
-/* service.c - flags, start-up, listening, accepting and counters of the six servers
+/* service.c - flags, start-up, listening, accepting and counters of the eight servers
  * (see service.h) */
 #include "service.h"
 #include "core.h"

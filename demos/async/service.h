@@ -1,4 +1,4 @@
-/* service.h - what the six servers of the async chapter share besides the protocol
+/* service.h - what the eight servers of the async chapter share besides the protocol
  *
  * Flags:    --port, --bind, --workers, --header-timeout, parsed the same way by every
  *           server (server_parse_args); SERVER_FLAGS_HELP is their --help text. --min-rate
