@@ -13,7 +13,8 @@
  *                      server starts); strace is stopped with SIGINT after the last reply and
  *                      its summary table is read: the total, and the families that make up
  *                      a request (read/recv, write/send, epoll_wait/poll, io_uring_enter,
- *                      accept). Counting includes the C accepts, not the closes.
+ *                      accept; the rest is "other": futex, epoll_ctl, clock...).
+ *                      Counting includes the C accepts, not the closes.
  * strace slows a server by an order of magnitude or more: these runs count, they never
  * time. Only the counts are reported. Division is exact because the count is fixed.
  *
@@ -62,7 +63,7 @@ static const char *models[] = { "server_uv", "server_uv_multi", "server_threads"
 enum { NGINX = NMODELS };                   /* the kind of the nginx point */
 
 /* The metrics, in def.metrics order: run() fills values[] by these indices. */
-enum { M_TOTAL, M_READ, M_WRITE, M_WAIT, M_URING, M_ACCEPT, M_CTXSW, M_COUNT };
+enum { M_TOTAL, M_READ, M_WRITE, M_WAIT, M_URING, M_ACCEPT, M_OTHER, M_CTXSW, M_COUNT };
 
 static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
 {
@@ -77,35 +78,70 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
     return n;
 }
 
-/* Context switches so far of every thread of pid and, recursively, of its children. */
-static double tree_ctxsw(pid_t pid)
+/* The sum of per_task(/proc/PID/task/TID) over every thread of pid and, recursively, of
+ * its children. A process that has gone (a fork server's child that exited) adds 0. */
+static double tree_sum(pid_t pid, double (*per_task)(const char *dir))
 {
-    char path[96], line[256];
+    char path[96];
     double sum = 0;
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
     DIR *d = opendir(path);
     if (!d)
-        return 0;                           /* gone: a fork child that has exited */
+        return 0;
     for (struct dirent *e; (e = readdir(d)); ) {
         if (e->d_name[0] == '.')
             continue;
-        snprintf(path, sizeof path, "/proc/%d/task/%.16s/status", (int)pid, e->d_name);
-        FILE *f = fopen(path, "r");
-        while (f && fgets(line, sizeof line, f))
-            if (strstr(line, "ctxt_switches:"))     /* voluntary_ and nonvoluntary_ */
-                sum += strtod(strchr(line, ':') + 1, NULL);
+        snprintf(path, sizeof path, "/proc/%d/task/%.16s", (int)pid, e->d_name);
+        sum += per_task(path);
+        char children[128];
+        snprintf(children, sizeof children, "%s/children", path);
+        FILE *f = fopen(children, "r");
+        int child;
+        while (f && fscanf(f, "%d", &child) == 1)
+            sum += tree_sum(child, per_task);
         if (f)
             fclose(f);
-        snprintf(path, sizeof path, "/proc/%d/task/%.16s/children", (int)pid, e->d_name);
-        if ((f = fopen(path, "r"))) {
-            int child;
-            while (fscanf(f, "%d", &child) == 1)
-                sum += tree_ctxsw(child);
-            fclose(f);
-        }
     }
     closedir(d);
     return sum;
+}
+
+/* A thread's context switches so far: voluntary_ and nonvoluntary_ctxt_switches. */
+static double task_ctxsw(const char *dir)
+{
+    char path[128], line[256];
+    double sum = 0;
+    snprintf(path, sizeof path, "%s/status", dir);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f))
+        if (strstr(line, "ctxt_switches:"))
+            sum += strtod(strchr(line, ':') + 1, NULL);
+    if (f)
+        fclose(f);
+    return sum;
+}
+
+/* 1 when a thread is running or stopped by the tracer (state R or t), else 0. */
+static double task_busy(const char *dir)
+{
+    char path[128], line[512];
+    snprintf(path, sizeof path, "%s/stat", dir);
+    FILE *f = fopen(path, "r");
+    char *paren = f && fgets(line, sizeof line, f) ? strrchr(line, ')') : NULL;
+    if (f)
+        fclose(f);
+    return paren && (paren[2] == 'R' || paren[2] == 't') ? 1 : 0;
+}
+
+/* Wait (1 s at most) until every thread of the server sleeps: the client has the last
+ * reply as soon as write() copied it, but strace counts that write only at its exit stop;
+ * a thread that has moved on to sleep in its next call has passed that stop. */
+static void settle(pid_t pid)
+{
+    for (int i = 0, quiet = 0; i < 200 && quiet < 2; i++) {
+        quiet = tree_sum(pid, task_busy) == 0 ? quiet + 1 : 0;
+        sleep_ns(5000000);
+    }
 }
 
 /* The load: n keep-alive connections, one request in flight on each. */
@@ -324,6 +360,7 @@ static int traced_pass(pid_t pid, int port, long total, struct load *l, double *
     if (r == 0) {
         load_open(l, port, conns);
         r = load_run(l, total);
+        settle(pid);
         kill(st.pid, SIGINT);               /* detach: strace writes its summary */
         char rest[4096];
         int status;
@@ -354,7 +391,7 @@ static int not_built(const char *model)
 
 static int run(const struct bench_point *pt, const struct bench_opts *o, double *values)
 {
-    long total = requests > 0 ? requests : o->full ? 20000 : 4000;
+    long total = requests > 0 ? requests : o->full ? 100000 : 20000;
     int nginx = pt->kind == NGINX;
     if (!nginx && not_built(models[pt->kind]))
         return 1;
@@ -365,14 +402,17 @@ static int run(const struct bench_point *pt, const struct bench_opts *o, double 
     struct load *l = xmalloc(sizeof *l);
     memset(values, 0, M_COUNT * sizeof *values);
     /* First pass, untraced: the context switches of `total` requests. */
-    double before = tree_ctxsw(tg.pid);
+    double before = tree_sum(tg.pid, task_ctxsw);
     load_open(l, tg.port, conns);
     int r = load_run(l, total);
-    double after = tree_ctxsw(tg.pid);
+    double after = tree_sum(tg.pid, task_ctxsw);
     load_close(l);
     if (r == 0)
         r = traced_pass(tg.pid, tg.port, total, l, values);
     free(l);
+    values[M_OTHER] = values[M_TOTAL];      /* what no family above counts: the stack's top */
+    for (int m = M_READ; m < M_OTHER; m++)
+        values[M_OTHER] -= values[m];
     for (int m = M_TOTAL; m < M_CTXSW; m++)
         values[m] /= (double)total;
     values[M_CTXSW] = (after - before) / (double)total;
@@ -395,12 +435,12 @@ static const struct bench_def def = {
         "this bench counts, it never times. Without strace every point is skipped.\n"
         "\n"
         "Usage: bench_syscalls [--requests N] [--connections C] [--peers DIR] [common flags]\n"
-        "  --requests N     requests per pass (default 4000, full: 20000)\n"
+        "  --requests N     requests per pass (default 20000, full: 100000)\n"
         "  --connections C  keep-alive connections, one request in flight each (default 8)\n",
     .metrics = { { "syscalls_per_req", "calls" }, { "read_per_req", "calls" },
                  { "write_per_req", "calls" }, { "wait_per_req", "calls" },
                  { "uring_enter_per_req", "calls" }, { "accept_per_req", "calls" },
-                 { "ctxsw_per_req", "switches" } },
+                 { "other_per_req", "calls" }, { "ctxsw_per_req", "switches" } },
     .default_repeats_quick = 1,             /* counts, not times: they barely vary */
     .default_repeats_full = 3,
     .peer = "nginx.conf",
