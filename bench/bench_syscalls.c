@@ -396,6 +396,7 @@ static int run(const struct bench_point *pt, const struct bench_opts *o, double 
     if (!nginx && not_built(models[pt->kind]))
         return 1;
     struct target tg;
+    target_death_signal(SIGKILL);           /* see server_target.h: a detach can eat SIGTERM */
     int s = target_start(nginx ? NULL : models[pt->kind], nginx, o->peer, 10000, &tg);
     if (s != 0)
         return s;
