@@ -17,6 +17,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+static int model_death = SIGTERM;          /* target_death_signal() */
+
+void target_death_signal(int sig)
+{
+    model_death = sig;
+}
+
 /* Start build/bin/<model> --port 0 and read its port from "listening on ADDR:PORT". */
 static int start_model(const char *model, long header_timeout_ms, struct target *t)
 {
@@ -24,7 +31,7 @@ static int start_model(const char *model, long header_timeout_ms, struct target 
     sibling_program(model, path, sizeof path);      /* the servers are built beside the bench */
     snprintf(timeout, sizeof timeout, "%ld", header_timeout_ms);
     char *argv[] = { (char *)model, "--port", "0", "--header-timeout", timeout, NULL };
-    struct spawn_opts so = { .file = path, .death_signal = SIGTERM, .out = SPAWN_PIPE };
+    struct spawn_opts so = { .file = path, .death_signal = model_death, .out = SPAWN_PIPE };
     struct spawn s;
     t->dir[0] = '\0';
     if (spawn_start(&s, argv, &so) == SPAWN_MISSING) {

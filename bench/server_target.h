@@ -25,6 +25,12 @@ struct target {
 int target_start(const char *model, int nginx_workers, const char *nginx_conf,
                  long header_timeout_ms, struct target *t);
 
+/* The signal the course's servers started from now on get when the bench dies: SIGTERM
+ * by default (they stop cleanly), SIGKILL for a bench that traces them, because a tracer
+ * detaching at that moment can swallow the SIGTERM (a ptrace signal-delivery-stop) and
+ * leave the server running. Their workers end with them either way. */
+void target_death_signal(int sig);
+
 /* SIGTERM, then wait (SIGKILL after 5 s), and remove nginx's folder. Returns 0 if it
  * exited 0 or, having reaped its workers, died of that SIGTERM as the process servers do. */
 int target_stop(struct target *t);

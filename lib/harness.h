@@ -29,7 +29,7 @@
 
 #include "placement.h"
 
-#define BENCH_MAX_METRICS 6
+#define BENCH_MAX_METRICS 8
 #define BENCH_MAX_POINTS 512
 
 struct bench_metric {

@@ -52,7 +52,7 @@ may_want() {   # may_want PACKAGE TEST...: like need, for a package we can do wi
 }
 # The tools the lessons' commands use (docs/): a class needs them, the build does not.
 may_want curl           command -v curl
-may_want strace         command -v strace
+may_want strace         command -v strace      # also the syscalls bench's counter
 may_want netcat-openbsd command -v nc
 may_want iproute2       command -v ss
 may_want wrk            command -v wrk

@@ -22,6 +22,7 @@ TINY = {
     "server_io": ["--variant", "server_threads", "--connections", "4", "--seconds", "1"],
     "server_mem": ["--variant", "server_uv", "--connections", "10"],
     "slowloris": ["--variant", "server_pool", "--connections", "10", "--seconds", "1"],
+    "syscalls": ["--variant", "server_uv", "--requests", "200"],
     "tasks": ["--variant", "broker-p64", "--tasks", "200"],
     "tasks_latency": ["--variant", "broker", "--tasks", "20"],
     "tasks_journal": ["--variant", "fsync-batch", "--tasks", "200"],

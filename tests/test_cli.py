@@ -61,6 +61,7 @@ WHOLE = {
     "bench_create": "--iterations", "bench_ctxswitch": "--rounds", "bench_ipc": "--blocks",
     "bench_race": "--trials", "bench_server": "--connections",
     "bench_server_io": "--connections", "bench_server_mem": "--connections",
+    "bench_syscalls": "--requests",
     "bench_tasks": "--tasks", "bench_tasks_latency": "--tasks", "bench_tasks_journal": "--tasks",
 }
 DECIMAL = {

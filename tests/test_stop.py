@@ -25,6 +25,22 @@ def kids(n):
     return lambda: children(n)
 
 
+def traced(name):
+    """Ready when a process `name` of the session is traced: strace is past its start-up
+    (its own probes, its signal handlers) and attached."""
+    def ready(pid, out):
+        for p in session_processes(pid):
+            try:
+                with open(f"/proc/{p}/status") as f:
+                    status = f.read()
+            except OSError:
+                continue
+            if status.startswith(f"Name:\t{name}\n") and "\nTracerPid:\t0\n" not in status:
+                return True
+        return False
+    return ready
+
+
 def port_of(out):
     for line in out.splitlines():
         if line.startswith("listening on "):
@@ -120,6 +136,9 @@ CASES = {
                     kids(3)),
     "bench_tasks-py": ("bench_tasks", ["--variant", "python-manager", "--tasks", "10000000"]
                        + BENCH, kids(3)),
+    # The syscalls bench: the server, then strace attached to it (the traced pass).
+    "bench_syscalls": ("bench_syscalls", ["--variant", "server_uv", "--requests", "100000"]
+                       + BENCH, lambda: traced("server_uv")),
 }
 
 check(become_subreaper(), "the test can adopt orphans (PR_SET_CHILD_SUBREAPER)")
