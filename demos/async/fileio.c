@@ -69,11 +69,13 @@ static int show_epoll(void)
     int ep = epoll_create1(EPOLL_CLOEXEC);
     if (fd == -1 || ep == -1)
         die_errno(fd == -1 ? "open /proc/self/exe" : "epoll_create1");
+    /* [snippet:epoll] */
     struct epoll_event ev = { .events = EPOLLIN };
     int rc = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
     int e = errno;
     printf("epoll_ctl(EPOLL_CTL_ADD, a regular file) = %d: %s (%s)\n", rc,
            rc == -1 ? strerror(e) : "accepted", rc == -1 && e == EPERM ? "EPERM" : "?");
+    /* [/snippet:epoll] */
     struct pollfd p = { .fd = fd, .events = POLLIN };
     int n = poll(&p, 1, 0);
     printf("poll(a regular file, timeout 0) = %d, revents %s: always ready, never done\n", n,

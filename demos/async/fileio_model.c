@@ -299,27 +299,27 @@ static int run_pread(const struct fio_job *j, int threads, struct fio_result *r)
 
 /* ---- uv: uv_fs_read with a callback, which libuv runs on its thread pool --------------- */
 
-struct uv_run {
+struct uvread_run {
     const struct fio_job *j;
     long next, done;
     int err;
     struct fio_result *r;
 };
 
-struct uv_slot {
+struct uvread_slot {
     uv_fs_t req;                    /* first: the callback gets &req and casts back */
-    struct uv_run *run;
+    struct uvread_run *run;
     unsigned char *buf;
     int file;
     off_t off;
 };
 
-static void uv_start(uv_loop_t *loop, struct uv_slot *s);
+static void uvread_start(uv_loop_t *loop, struct uvread_slot *s);
 
-static void uv_on_read(uv_fs_t *req)
+static void uvread_on_read(uv_fs_t *req)
 {
-    struct uv_slot *s = (struct uv_slot *)req;
-    struct uv_run *u = s->run;
+    struct uvread_slot *s = (struct uvread_slot *)req;
+    struct uvread_run *u = s->run;
     ssize_t n = req->result;
     uv_fs_req_cleanup(req);
     if (n < 0) {
@@ -331,22 +331,24 @@ static void uv_on_read(uv_fs_t *req)
         u->r->sum += fio_checksum(s->buf, (size_t)n, s->file, s->off);
     if (++u->done % 16 == 1)
         note_threads(u->r);         /* the pool's threads, started by the first reads */
-    uv_start(req->loop, s);
+    uvread_start(req->loop, s);
 }
 
-static void uv_start(uv_loop_t *loop, struct uv_slot *s)
+/* [snippet:uvread_start] */
+static void uvread_start(uv_loop_t *loop, struct uvread_slot *s)
 {
-    struct uv_run *u = s->run;
+    struct uvread_run *u = s->run;
     if (u->err || u->next >= u->j->reads)
         return;
     size_t len;
     fio_nth(u->j, u->next++, &s->file, &s->off, &len);
     uv_buf_t b = uv_buf_init((char *)s->buf, (unsigned)len);
     /* With a callback the read is queued to the pool: a pool thread does the pread()
-     * and the loop thread runs uv_on_read when it is done. */
+     * and the loop thread runs uvread_on_read when it is done. */
     check_uv("uv_fs_read",
-             uv_fs_read(loop, &s->req, u->j->files->fds[s->file], &b, 1, s->off, uv_on_read));
+             uv_fs_read(loop, &s->req, u->j->files->fds[s->file], &b, 1, s->off, uvread_on_read));
 }
+/* [/snippet:uvread_start] */
 
 static int run_uv(const struct fio_job *j, struct fio_result *r)
 {
@@ -355,15 +357,15 @@ static int run_uv(const struct fio_job *j, struct fio_result *r)
         snprintf(n, sizeof n, "%d", j->uv_pool);
         setenv("UV_THREADPOOL_SIZE", n, 1);     /* read once, when the pool first starts */
     }
-    struct uv_run u = { .j = j, .r = r };
-    struct uv_slot *s = xcalloc((size_t)j->depth, sizeof *s);
+    struct uvread_run u = { .j = j, .r = r };
+    struct uvread_slot *s = xcalloc((size_t)j->depth, sizeof *s);
     uv_loop_t loop;
     check_uv("uv_loop_init", uv_loop_init(&loop));
     int64_t t0 = now_ns();
     for (int i = 0; i < j->depth; i++) {
         s[i].run = &u;
         s[i].buf = xmalloc(j->block);
-        uv_start(&loop, &s[i]);
+        uvread_start(&loop, &s[i]);
     }
     check_uv("uv_run", uv_run(&loop, UV_RUN_DEFAULT));
     r->seconds = (double)(now_ns() - t0) / 1e9;
@@ -371,10 +373,8 @@ static int run_uv(const struct fio_job *j, struct fio_result *r)
     for (int i = 0; i < j->depth; i++)
         free(s[i].buf);
     free(s);
-    if (u.err) {
-        fprintf(stderr, "uv_fs_read: %s\n", uv_strerror(u.err));
-        return -1;
-    }
+    if (u.err)
+        die_uv("uv_fs_read", u.err);    /* in the child: the parent says it failed */
     return 0;
 }
 
@@ -405,6 +405,7 @@ static int uring_register(struct io_uring *ring, const struct fio_job *j,
     return e;
 }
 
+/* [snippet:uring_fill] */
 /* Fill the submission queue with reads until `depth` are in flight. */
 static void uring_fill(struct io_uring *ring, const struct fio_job *j, struct uring_slot *s,
                        int *free_slots, int *nfree, long *next, int fixed)
@@ -426,6 +427,7 @@ static void uring_fill(struct io_uring *ring, const struct fio_job *j, struct ur
         io_uring_sqe_set_data(sqe, &s[k]);
     }
 }
+/* [/snippet:uring_fill] */
 
 static int uring_loop(struct io_uring *ring, const struct fio_job *j, struct uring_slot *s,
                       int fixed, struct fio_result *r)
