@@ -65,6 +65,10 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
         fprintf(stderr, "fileio: %s\n", how);
         return -1;
     }
+    long total, cached = cold ? fio_cached_pages(&files, &total) : 0;
+    if (cached)    /* e.g. on tmpfs, whose pages are the files themselves */
+        fprintf(stderr, "fileio: cold: %ld of %ld pages stayed cached after %s\n", cached,
+                total, how);
     if (!cold) {
         j.random = 0;                       /* read every block once: all of it cached */
         j.reads = fio_total_reads(&files, 4096);

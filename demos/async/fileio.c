@@ -16,8 +16,9 @@
  *           warm cache a read is a memory copy and the hand-offs are what costs; from a cold
  *           cache the disk's queue depth is what counts, and D reads in flight (or N threads
  *           each blocked in one) keep it busy. The threads column shows who did the work:
- *           uring on a cold cache grows kernel io-wq workers ("iou-wrk") for reads it could
- *           not start without blocking.
+ *           uring stays at 1 - a kernel since 5.9 waits for an uncached page without a
+ *           thread; a read it must block for would go to io-wq workers ("iou-wrk-*"),
+ *           threads of this process that the column would count.
  * Try:      fileio --method all --pattern random
  *           fileio --method all --pattern random --cache cold --size 67108864 --files 2
  *           UV_THREADPOOL_SIZE=16 fileio --method uv --depth 64

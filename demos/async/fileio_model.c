@@ -458,7 +458,7 @@ static int uring_loop(struct io_uring *ring, const struct fio_job *j, struct uri
                 r->sum += fio_checksum(sl->buf, (size_t)cqe->res, sl->file, sl->off);
             free_slots[nfree++] = (int)(sl - s);
             if (++done % 64 == 1)
-                note_threads(r);    /* io-wq workers the kernel starts appear here too */
+                note_threads(r);    /* io-wq workers, if the kernel starts any, count too */
         }
         io_uring_cq_advance(ring, seen);
     }
