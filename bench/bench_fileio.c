@@ -13,6 +13,12 @@
  * cache before every job unless told not to: its "warm" runs may be cold). Each run is a
  * forked child (demos/async/fileio_model.c), so libuv's pool starts at the size asked for.
  * io_uring refused (old kernel, seccomp, io_uring_disabled): those points say skipped.
+ *
+ * Built with FILEIO_BY_SIZE it is bench_fileio_size: x is the file size in KiB (16, 256,
+ * 4096; full adds 65536) and every file is read whole, 4 KiB after 4 KiB, the same total
+ * each time (16 MiB quick, 64 MiB full, so 1024 files of 16 KiB), at concurrency 16 for
+ * every method but blocking: small files cost an open file's worth of lookups per few
+ * reads, large ones let readahead work.
  */
 #include "core.h"
 #include "fileio_model.h"
@@ -26,8 +32,15 @@ static const char *variants[] = { "blocking-warm", "blocking-cold", "threads-war
                                   "threads-cold", "uv-warm", "uv-cold", "uring-warm",
                                   "uring-cold", "uring-fixed-warm", "uring-fixed-cold" };
 
+#ifdef FILEIO_BY_SIZE
+enum { BY_SIZE = 1 };
+#else
+enum { BY_SIZE = 0 };
+#endif
+
 static struct fio_files files;
 static int made;
+static off_t made_size;
 
 static void remove_files(void)
 {
@@ -37,29 +50,35 @@ static void remove_files(void)
 
 static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
 {
-    static const double conc[] = { 1, 4, 16, 64 };
-    size_t n = 0;
-    (void)o;
-    for (int v = 0; v < (int)(sizeof variants / sizeof *variants); v++)
-        for (size_t i = 0; i < sizeof conc / sizeof *conc && n < max; i++)
-            if (v / 2 != FIO_BLOCKING || conc[i] == 1)
-                pts[n++] = (struct bench_point){ .variant = variants[v], .x = conc[i],
-                                                 .kind = v };
+    static const double conc[] = { 1, 4, 16, 64 }, kib[] = { 16, 256, 4096, 65536 };
+    const double *xs = BY_SIZE ? kib : conc;
+    size_t n = 0, nx = BY_SIZE && !o->full ? 3 : 4;
+    /* By size, every variant at one size before the next: the files are made once each. */
+    size_t nv = sizeof variants / sizeof *variants;
+    for (size_t k = 0; k < nv * nx && n < max; k++) {
+        size_t v = BY_SIZE ? k % nv : k / nx, i = BY_SIZE ? k / nv : k % nx;
+        if (BY_SIZE || v / 2 != FIO_BLOCKING || xs[i] == 1)
+            pts[n++] = (struct bench_point){ .variant = variants[v], .x = xs[i],
+                                             .kind = (int)v };
+    }
     return n;
 }
 
 static int run(const struct bench_point *p, const struct bench_opts *o, double *values)
 {
     enum fio_method m = (enum fio_method)(p->kind / 2);
-    int cold = p->kind % 2, x = (int)p->x;
+    int cold = p->kind % 2, x = BY_SIZE ? 16 : (int)p->x;
+    off_t total_bytes = (off_t)(o->full ? 64 : 16) << 20;
+    off_t size = BY_SIZE ? (off_t)p->x << 10 : (off_t)(o->full ? 16 : 4) << 20;
+    if (made && made_size != size)
+        fio_close(&files), made = 0;
     if (!made) {
-        fio_create(&files, 16, (off_t)(o->full ? 16 : 4) << 20, 4096);
-        made = 1;
-        atexit(remove_files);
+        fio_create(&files, BY_SIZE ? (int)(total_bytes / size) : 16, size, 4096);
+        made = 1, made_size = size;
     }
-    struct fio_job j = { .files = &files, .random = 1, .block = 4096,
-                         .reads = o->full ? 16384 : 4096, .threads = x, .depth = x,
-                         .uv_pool = x };
+    long reads = BY_SIZE ? fio_total_reads(&files, 4096) : o->full ? 16384 : 4096;
+    struct fio_job j = { .files = &files, .random = !BY_SIZE, .block = 4096, .reads = reads,
+                         .threads = x, .depth = x, .uv_pool = x };
     char how[160];
     if (cold && fio_drop_cache(&files, 0, how, sizeof how) == -1) {
         fprintf(stderr, "fileio: %s\n", how);
@@ -75,7 +94,7 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
         struct fio_result warm;
         if (fio_run(FIO_BLOCKING, &j, &warm) != 0)
             return -1;
-        j.random = 1, j.reads = o->full ? 16384 : 4096;
+        j.random = !BY_SIZE, j.reads = reads;
     }
     struct fio_result r;
     int rc = fio_run_isolated(m, &j, &r);
@@ -88,6 +107,24 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
     return 0;
 }
 
+#ifdef FILEIO_BY_SIZE
+static const struct bench_def def = {
+    .name = "fileio_size",
+    .x_name = "file_size",
+    .x_unit = "KiB",
+    .usage =
+        "fileio_size (bench) - MiB/s reading whole files of 16 KiB .. 4 MiB (full: 64 MiB),\n"
+        "                      the same total, 4 KiB reads, concurrency 16: blocking, threads,\n"
+        "                      libuv's uv_fs_read pool, io_uring plain and registered; warm\n"
+        "                      and cold page cache\n"
+        "\n"
+        "Usage: bench_fileio_size [common flags]\n",
+    .metrics = { { "mib_per_s", "MiB/s" }, { "threads", "threads" } },
+    .plan = plan,
+    .run = run,
+    .raise_nofile = 1,
+};
+#else
 static const struct bench_def def = {
     .name = "fileio",
     .x_name = "concurrency",
@@ -102,8 +139,10 @@ static const struct bench_def def = {
     .plan = plan,
     .run = run,
 };
+#endif
 
 int main(int argc, char **argv)
 {
+    atexit(remove_files);
     return bench_main(argc, argv, &def);
 }

@@ -22,6 +22,7 @@ TINY = {
     "server_io": ["--variant", "server_threads", "--connections", "4", "--seconds", "1"],
     "server_mem": ["--variant", "server_uv", "--connections", "10"],
     "fileio": ["--variant", "uv-warm"],
+    "fileio_size": ["--variant", "uring-cold"],
     "slowloris": ["--variant", "server_pool", "--connections", "10", "--seconds", "1"],
     "tasks": ["--variant", "broker-p64", "--tasks", "200"],
     "tasks_latency": ["--variant", "broker", "--tasks", "20"],
