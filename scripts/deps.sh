@@ -35,7 +35,7 @@ need cmake       command -v cmake
 need make        command -v make
 need pkg-config  command -v pkg-config
 need libuv1-dev  pkg-config --exists libuv
-need liburing-dev pkg-config --exists liburing   # server_uring (io_uring)
+need liburing-dev pkg-config --exists liburing   # server_uring, fileio (io_uring)
 need gnuplot-nox command -v gnuplot
 need python3     command -v python3
 need procps      command -v ps

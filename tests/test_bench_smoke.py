@@ -21,6 +21,8 @@ TINY = {
     "server": ["--variant", "server_uv", "--connections", "4", "--seconds", "1"],
     "server_io": ["--variant", "server_threads", "--connections", "4", "--seconds", "1"],
     "server_mem": ["--variant", "server_uv", "--connections", "10"],
+    "fileio": ["--variant", "uv-warm"],
+    "fileio_size": ["--variant", "uring-cold"],
     "slowloris": ["--variant", "server_pool", "--connections", "10", "--seconds", "1"],
     "syscalls": ["--variant", "server_uv", "--requests", "200"],
     "tasks": ["--variant", "broker-p64", "--tasks", "200"],
