@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 from testlib import (program, check, done, run, session_processes, become_subreaper,
-                     reap_orphans)
+                     reap_orphans, finish_reading)
 from taskqwire import start_broker, stop_broker, wait_until
 
 JOBS = program("jobs")
@@ -281,11 +281,7 @@ def watch(tmp):
             break
     check("2 jobs: 2 queued, 0 running" in first, "watch shows the queued jobs first", first)
     rc, _, _ = s.work("w")
-    try:
-        rest, err = p.communicate(timeout=T)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rest, err = p.communicate()
+    rest, err = finish_reading(p, T)
     check(p.returncode == 0, "watch --until-idle exits 0 once all jobs are over",
           f"exit {p.returncode}: {err}")
     check(rest.rstrip().endswith("2 jobs: 0 queued, 0 running, 2 done, 0 failed, "

@@ -15,7 +15,7 @@ import socket
 import subprocess
 import tempfile
 import threading
-from testlib import check, done, program, run
+from testlib import check, done, finish_reading, program, run
 from distlib import client_args, finish, start
 from taskqwire import (CHALLENGE, DEAD, T, Client, frame, read_key, start_broker,
                        stop_broker, wait_until)
@@ -92,7 +92,7 @@ def kill_two_of_four(port, key_file):
             break
     for w in workers[:2]:
         w.send_signal(signal.SIGKILL)
-    rest, err = m.communicate()
+    rest, err = finish_reading(m, T * 3)
     timer.cancel()
     dups = check_master("2 of 4 workers SIGKILLed at 100 results", m.returncode,
                         "".join(head) + rest, 1000)

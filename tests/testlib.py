@@ -100,6 +100,26 @@ def interrupt_after_first_line(args, timeout=60, linger=10):
     return p.returncode, first + rest, left
 
 
+def finish_reading(p, timeout=60):
+    """The rest of p's stdout and all of its stderr (text mode), once a loop has read some
+    of stdout line by line, and p's end. Not p.communicate(): it reads the pipe's
+    descriptor directly and skips the lines the text wrapper has already buffered (seen as
+    a master's result lines missing from what the test read). `timeout` kills p, as a hang
+    guard, not a timing."""
+    import threading
+    err = []
+    drain = threading.Thread(target=lambda: err.append(p.stderr.read() if p.stderr else ""),
+                             daemon=True)
+    drain.start()
+    guard = threading.Timer(timeout, p.kill)
+    guard.start()
+    rest = p.stdout.read()
+    p.wait()
+    guard.cancel()
+    drain.join(timeout)
+    return rest, err[0] if err else ""
+
+
 def group_processes(pgid):
     """Pids of the live (not zombie) processes of process group `pgid`, from /proc."""
     found = []
