@@ -2,7 +2,7 @@
 flags, starting one, and ending it with a bounded wait (the protocol itself and the broker
 process are in taskqwire.py)."""
 import subprocess
-from testlib import program
+from testlib import dies_with_test, program
 from taskqwire import T
 
 
@@ -14,7 +14,8 @@ def client_args(port, key_file, *extra):
 def start(name, port, key_file, *extra):
     """Start build/bin/<name> against the broker, its output captured as text."""
     return subprocess.Popen([program(name)] + client_args(port, key_file, *extra),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=dies_with_test())
 
 
 def finish(p, sig=None):

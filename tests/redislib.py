@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 
+from testlib import dies_with_test
+
 SKIP = 77
 
 
@@ -65,7 +67,8 @@ class RedisServer:
                 [self.exe, "--port", str(self.port), "--bind", "127.0.0.1",
                  "--save", "", "--appendonly", "no", "--dir", self.dir,
                  "--logfile", os.path.join(self.dir, "redis.log")],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                preexec_fn=dies_with_test())
             end = time.monotonic() + deadline
             while time.monotonic() < end and self.proc.poll() is None:
                 if ping(self.port):

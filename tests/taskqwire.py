@@ -22,7 +22,7 @@ import socket
 import struct
 import subprocess
 import time
-from testlib import program
+from testlib import dies_with_test, program
 
 T = 20
 
@@ -252,7 +252,8 @@ def start_broker(tmpdir, args=(), key=None):
     log_path = os.path.join(tmpdir, f"broker-{time.monotonic_ns()}.log")
     with open(log_path, "wb") as log:
         p = subprocess.Popen([program("broker"), "--listen", "127.0.0.1:0", "--key",
-                              key_file] + list(args), stdout=subprocess.PIPE, stderr=log)
+                              key_file] + list(args), stdout=subprocess.PIPE, stderr=log,
+                             preexec_fn=dies_with_test())
     p.log_path = log_path
     deadline = time.monotonic() + T
     out = b""

@@ -100,6 +100,20 @@ def interrupt_after_first_line(args, timeout=60, linger=10):
     return p.returncode, first + rest, left
 
 
+def dies_with_test():
+    """A preexec_fn that makes the child get SIGKILL when this test process ends (prctl
+    PR_SET_PDEATHSIG), so a server a failing test never reached the end to stop cannot
+    outlive it. Use it for children started from the main thread: the signal follows the
+    thread that forked."""
+    import ctypes
+    import signal
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def arm():
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)            # 1: PR_SET_PDEATHSIG
+    return arm
+
+
 def finish_reading(p, timeout=60):
     """The rest of p's stdout and all of its stderr (text mode), once a loop has read some
     of stdout line by line, and p's end. Not p.communicate(): it reads the pipe's
