@@ -2,7 +2,7 @@
 flags, starting one, and ending it with a bounded wait (the protocol itself and the broker
 process are in taskqwire.py)."""
 import subprocess
-from testlib import dies_with_test, program
+from testlib import dies_with_test, program, finish as testlib_finish
 from taskqwire import T
 
 
@@ -19,14 +19,5 @@ def start(name, port, key_file, *extra):
 
 
 def finish(p, sig=None):
-    """Send sig (if given and p still runs), then wait at most T seconds (SIGKILL after
-    that, and say so in stderr); returns (returncode, stdout, stderr)."""
-    if sig is not None and p.poll() is None:
-        p.send_signal(sig)
-    try:
-        out, err = p.communicate(timeout=T)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, err = p.communicate()
-        err += "\n(killed: no exit within the timeout)"
-    return p.returncode, out, err
+    """testlib.finish() with the distributed tests' deadline T."""
+    return testlib_finish(p, sig, T)

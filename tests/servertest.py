@@ -11,7 +11,7 @@ import socket
 import subprocess
 import threading
 import time
-from testlib import program
+from testlib import finish, program
 
 T = 20                      # seconds any single client waits before the test gives up
 
@@ -50,15 +50,7 @@ def stop_rc(name):
 
 def stop(p):
     """SIGTERM, then everything it printed; kill if it does not go within T seconds."""
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-    try:
-        out, err = p.communicate(timeout=T)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, err = p.communicate()
-        err += "\n(killed: no exit within the timeout)"
-    return p.returncode, out, err
+    return finish(p, signal.SIGTERM, T)
 
 
 def connect(port):

@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from redislib import RedisServer  # noqa: E402
-from testlib import check, done, program  # noqa: E402
+from testlib import check, done, finish, program  # noqa: E402
 
 BUILD = os.path.dirname(os.environ.get("BIN_DIR", os.path.join(os.path.dirname(__file__),
                                                                 "..", "build", "bin")))
@@ -78,12 +78,7 @@ class Group:
 
     def finish(self, p, timeout=120):
         """Wait for p; (returncode, stdout, stderr); killed if it outlives the guard."""
-        try:
-            out, err = p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            out, err = p.communicate()
-        return p.returncode, out, err
+        return finish(p, None, timeout)
 
     def __enter__(self):
         return self

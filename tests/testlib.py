@@ -100,6 +100,21 @@ def interrupt_after_first_line(args, timeout=60, linger=10):
     return p.returncode, first + rest, left
 
 
+def finish(p, sig=None, timeout=20):
+    """Send sig (if given and p still runs), then wait at most `timeout` seconds (a hang
+    guard: SIGKILL after that, and say so in stderr); returns (returncode, stdout, stderr).
+    The one way the tests end a server or client they started."""
+    if sig is not None and p.poll() is None:
+        p.send_signal(sig)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        err = (err or "") + "\n(killed: no exit within the timeout)"
+    return p.returncode, out, err
+
+
 def dies_with_test():
     """A preexec_fn that makes the child get SIGKILL when this test process ends (prctl
     PR_SET_PDEATHSIG), so a server a failing test never reached the end to stop cannot
