@@ -22,7 +22,7 @@ import socket
 import struct
 import subprocess
 import time
-from testlib import dies_with_test, program
+from testlib import dies_with_test, program, wait_for
 
 T = 20
 
@@ -296,9 +296,4 @@ def stop_broker(p, sig=signal.SIGTERM):
 def wait_until(cond, what="condition"):
     """Poll cond() until it is true, for at most T seconds (a hang guard); return its last
     value. Polling, not sleeping a guessed time: the wait ends when the state is there."""
-    deadline = time.monotonic() + T
-    while True:
-        v = cond()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(0.01)
+    return wait_for(cond, T)

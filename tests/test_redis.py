@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from redislib import RedisServer  # noqa: E402
-from testlib import check, done, finish, program  # noqa: E402
+from testlib import check, done, finish, program, wait_for as testlib_wait_for  # noqa: E402
 
 BUILD = os.path.dirname(os.environ.get("BIN_DIR", os.path.join(os.path.dirname(__file__),
                                                                 "..", "build", "bin")))
@@ -122,11 +122,8 @@ def master_workers(url, scheme, redis):
 
 
 def wait_for(cond, deadline=60):
-    """Poll cond() until it holds or the deadline (a hang guard) passes; its last value."""
-    end = time.monotonic() + deadline
-    while not (ok := cond()) and time.monotonic() < end:
-        time.sleep(0.005)
-    return ok
+    """testlib.wait_for() with this test's deadline."""
+    return testlib_wait_for(cond, deadline)
 
 
 def held(redis, scheme, name):

@@ -19,7 +19,7 @@ import sys
 import time
 from servertest import (T, Reader, Slowloris, connect, get, open_fds, outcomes, start, stop,
                         stop_rc)
-from testlib import check, done
+from testlib import check, done, wait_for as testlib_wait_for
 
 NAME = sys.argv[1]
 WORKERS = 4
@@ -31,11 +31,8 @@ if NAME in ("server_pool", "server_prefork", "server_uv_multi", "server_uring"):
 
 
 def wait_for(cond):
-    """Poll cond() until it holds or T seconds pass (a hang guard); return its value."""
-    deadline = time.monotonic() + T
-    while not cond() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return cond()
+    """testlib.wait_for() with the servers' deadline T."""
+    return testlib_wait_for(cond, T)
 
 
 def finish(p, what):

@@ -100,6 +100,18 @@ def interrupt_after_first_line(args, timeout=60, linger=10):
     return p.returncode, first + rest, left
 
 
+def wait_for(cond, deadline=20):
+    """Poll cond() until it is true or `deadline` seconds pass (a hang guard, not a
+    timing); return its last value. The wait ends when the state is there."""
+    import time
+    end = time.monotonic() + deadline
+    while True:
+        v = cond()
+        if v or time.monotonic() > end:
+            return v
+        time.sleep(0.01)                   # polling interval, not synchronisation
+
+
 def finish(p, sig=None, timeout=20):
     """Send sig (if given and p still runs), then wait at most `timeout` seconds (a hang
     guard: SIGKILL after that, and say so in stderr); returns (returncode, stdout, stderr).
