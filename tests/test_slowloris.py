@@ -16,7 +16,6 @@ Waits are bounded by servertest.T as a hang guard; nothing is timed."""
 import resource
 import socket
 import sys
-import time
 from servertest import (T, Reader, Slowloris, connect, get, open_fds, outcomes, start, stop,
                         stop_rc)
 from testlib import check, done, wait_for as testlib_wait_for
