@@ -125,6 +125,14 @@ for name in programs:
         for value in BAD_LISTS.get(flag, BAD_LISTS[None]):
             refused(name, [flag, value], "no empty list items")
 
+    # The queue programs check their --backend before they connect: a typo is a usage
+    # error, not a failed connection (exit 1).
+    if name in ("master", "worker", "producer", "consumer"):
+        for url in ("nowhere", "ftp://host:1", "tcp://host:99999"):
+            refused(name, ["--backend", url], "not a queue URL this build serves")
+    if name == "jobs":
+        refused(name, ["list", "--backend", "nowhere"], "not a queue URL this build serves")
+
     bad = BAD_VALUES.get(name) or (["--repeat", "0"] if name.startswith("bench_") else None)
     if bad:
         r = run([path] + bad)

@@ -25,7 +25,13 @@ void client_defaults(struct client *c)
 void client_flag(struct client *c, int opt, const char *arg, const char *usage_text)
 {
     switch (opt) {
-    case CLIENT_OPT_BACKEND: c->backend = arg; break;
+    case CLIENT_OPT_BACKEND: {
+        char err[512];                  /* a typo is a usage error, not a lost connection */
+        if (taskq_check_url(arg, err, sizeof err) == -1)
+            usage_error("--backend: %s", err);
+        c->backend = arg;
+        break;
+    }
     case CLIENT_OPT_KEY: c->key = arg; break;
     case CLIENT_OPT_QUEUE: c->queue = arg; break;
     case CLIENT_OPT_NAME:

@@ -69,20 +69,37 @@ static int parse_url(const char *url, char *scheme, size_t scheme_size, char *ho
     return 0;
 }
 
-struct taskq *taskq_open(const struct taskq_opts *o, char *err, size_t errlen)
+/* The backend that serves `url`, with its host and port; NULL (and why, in err) if the
+ * URL is malformed or names a scheme this build has no backend for. */
+static const struct taskq_backend *find_backend(const char *url, char *host, size_t host_size,
+                                                int *port, char *err, size_t errlen)
 {
-    char scheme[16], host[256];
-    int port;
-    if (parse_url(o->url, scheme, sizeof scheme, host, sizeof host, &port) == -1) {
+    char scheme[16];
+    if (parse_url(url, scheme, sizeof scheme, host, host_size, port) == -1) {
         snprintf(err, errlen, "'%s' is not a queue URL (want tcp://HOST:PORT, HOST:PORT or "
-                 "redis://HOST:PORT)", o->url);
+                 "redis://HOST:PORT)", url);
         return NULL;
     }
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
         if (strcmp(backends[i]->scheme, scheme) == 0)
-            return backends[i]->open(o, host, port, err, errlen);
-    snprintf(err, errlen, "%s: no backend for '%s://' in this build", o->url, scheme);
+            return backends[i];
+    snprintf(err, errlen, "%s: no backend for '%s://' in this build", url, scheme);
     return NULL;
+}
+
+int taskq_check_url(const char *url, char *err, size_t errlen)
+{
+    char host[256];
+    int port;
+    return find_backend(url, host, sizeof host, &port, err, errlen) ? 0 : -1;
+}
+
+struct taskq *taskq_open(const struct taskq_opts *o, char *err, size_t errlen)
+{
+    char host[256];
+    int port;
+    const struct taskq_backend *b = find_backend(o->url, host, sizeof host, &port, err, errlen);
+    return b ? b->open(o, host, port, err, errlen) : NULL;
 }
 
 void taskq_close(struct taskq *q)

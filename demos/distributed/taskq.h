@@ -93,6 +93,10 @@ void taskq_entries_free(struct taskq_entries *es);
  * in err on failure: bad URL, connection refused, wrong key ("broker refused the key"),
  * key file with loose permissions. */
 struct taskq *taskq_open(const struct taskq_opts *o, char *err, size_t errlen);
+/* 0 if `url` is well formed and names a backend of this build; else -1 and why in err.
+ * The programs check their --backend with it, so a typo is a usage error (exit 2), not a
+ * failed connection. */
+int taskq_check_url(const char *url, char *err, size_t errlen);
 void taskq_close(struct taskq *q);
 const char *taskq_error(const struct taskq *q);
 
