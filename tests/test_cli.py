@@ -72,6 +72,7 @@ DECIMAL = {
     "spin": "--seconds", "shared_heap": "--seconds", "switching": "--seconds",
     "bench_heap": "--seconds", "bench_locks": "--seconds", "bench_pool": "--seconds",
     "bench_spin": "--seconds", "bench_switching": "--seconds", "bench_server_io": "--seconds",
+    "bench_buffer": "--seconds",
 }
 LISTS = {
     "switching": ["--tasks"], "bench_create": ["--heap-mib"],
