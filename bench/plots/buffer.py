@@ -15,7 +15,7 @@ def reading(rows, machine):
     text = []
     for x in (xs[0], xs[-1]) if len(xs) > 1 else xs[:1]:
         parts = [f"{NAMES[v]} {med[(v, x)]:.3g}" for v in NAMES if (v, x) in med]
-        text.append(f"{x:g} producer(s) x {x:g} consumer(s), items/s: " + ", ".join(parts)
+        text.append(f"P = C = {x:g}, items/s: " + ", ".join(parts)
                     + ".")
     if ("spsc", 1) in med and ("condvar", 1) in med and med[("condvar", 1)] > 0:
         ratio = med[("spsc", 1)] / med[("condvar", 1)]
