@@ -1,8 +1,8 @@
 """The thread-only series of the benches, one tiny run each, so that ThreadSanitizer (make
 test SANITIZE=thread) checks the harness's peer threads, the futex hand-off, the shared-
-memory ring and the libuv hand-offs: each run exits 0 with its rows. (The process series
-fork, which TSan cannot follow; the coroutine series switches stacks, which it does not
-support.)"""
+memory ring, the libuv hand-offs and the bounded buffers: each run exits 0 with its rows.
+(The process series fork, which TSan cannot follow; the coroutine series switches stacks,
+which it does not support.)"""
 from testlib import check, done, parse_csv, program, run
 
 RUNS = [("ctxswitch", v, ["--rounds", "20", "--sizes", "0"]) for v in
@@ -12,6 +12,8 @@ RUNS += [("ipc", f"{t}-threads/same-cpu", ["--rounds", "10", "--blocks", "8"]) f
          ("pipe", "socketpair", "tcp", "shm-futex", "mqueue")]
 RUNS += [("create", v, ["--iterations", "3"]) for v in
          ("pthread_create+join", "uv_queue_work", "uv_timer")]
+RUNS += [("buffer", v, ["--seconds", "0.01"]) for v in
+         ("condvar", "semaphores", "pipe-threads", "spsc", "condvar-1xN", "semaphores-Nx1")]
 
 for bench, variant, extra in RUNS:
     r = run([program(f"bench_{bench}"), "--variant", variant, "--repeat", "1", "--warmup", "0"]

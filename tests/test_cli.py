@@ -43,6 +43,7 @@ BAD_VALUES = {
     "producer": ["--size", "0"],
     "consumer": ["--wait-ms", "soon"],
     "jobs": ["work", "--lease-ms", "0"],
+    "bounded_buffer": ["--wrong", "while"],
 }
 
 # For each program, one whole-number flag; decimal flags (seconds) and list flags where it
@@ -65,11 +66,13 @@ WHOLE = {
     "bench_server_io": "--connections", "bench_server_mem": "--connections",
     "bench_syscalls": "--requests",
     "bench_tasks": "--tasks", "bench_tasks_latency": "--tasks", "bench_tasks_journal": "--tasks",
+    "bounded_buffer": "--capacity",
 }
 DECIMAL = {
     "spin": "--seconds", "shared_heap": "--seconds", "switching": "--seconds",
     "bench_heap": "--seconds", "bench_locks": "--seconds", "bench_pool": "--seconds",
     "bench_spin": "--seconds", "bench_switching": "--seconds", "bench_server_io": "--seconds",
+    "bench_buffer": "--seconds",
 }
 LISTS = {
     "switching": ["--tasks"], "bench_create": ["--heap-mib"],
