@@ -43,6 +43,7 @@ BAD_VALUES = {
     "producer": ["--size", "0"],
     "consumer": ["--wait-ms", "soon"],
     "jobs": ["work", "--lease-ms", "0"],
+    "signals": ["--mode", "sometimes"],
 }
 
 # For each program, one whole-number flag; decimal flags (seconds) and list flags where it
@@ -65,6 +66,7 @@ WHOLE = {
     "bench_server_io": "--connections", "bench_server_mem": "--connections",
     "bench_syscalls": "--requests",
     "bench_tasks": "--tasks", "bench_tasks_latency": "--tasks", "bench_tasks_journal": "--tasks",
+    "signals": "--signals",
 }
 DECIMAL = {
     "spin": "--seconds", "shared_heap": "--seconds", "switching": "--seconds",
