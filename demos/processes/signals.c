@@ -427,8 +427,9 @@ static void mode_unsafe(void)
                    "progress: its handler waits\n        for a lock (stdio's or malloc's) "
                    "held by the call it interrupted; its stack says which\n");
         else
-            printf("unsafe: outcome: deadlocked (stuck) - the child still runs but made no "
-                   "progress for 5 s:\n        spinning on a lock it holds itself\n");
+            printf("unsafe: outcome: deadlocked (stuck) - asked to stop, the child has not in "
+                   "5 s, and it is not\n        asleep: it spins on a lock (or gets no "
+                   "CPU at all)\n");
         fflush(stdout);
         /* Ask it for its stack; if even that hangs, SIGKILL after a while. */
         kill(pid, SIGQUIT);
