@@ -156,17 +156,26 @@ static void guard(int64_t start, const char *waiting_for)
 
 /* ---- handler: sa_mask, and what happens to signals sent while blocked ---------------- */
 
-/* The handlers note what happened in a log that main prints afterwards: printf() is not
- * async-signal-safe (see unsafe below), and a sig_atomic_t index with a char array is. */
-static char order_log[8];
-static volatile sig_atomic_t order_len;
-static volatile sig_atomic_t usr1_runs, rt_runs, rt_out_of_order;
+/* [snippet:handler-data] */
+/* What a handler may touch: C lets it read and change a lock-free atomic (as here: ++ on
+ * an _Atomic object is one atomic step) and only *assign* a volatile sig_atomic_t. Other
+ * static objects the letter of C forbids even to read; in practice a handler reads values
+ * set before it was installed and never changed while it can run (the self-pipe's
+ * descriptor below). So the handlers count in atomics and note what happened in a log of
+ * atomic chars, which main prints afterwards (printf() itself is not async-signal-safe:
+ * see unsafe below). */
+_Static_assert(ATOMIC_LONG_LOCK_FREE == 2 && ATOMIC_CHAR_LOCK_FREE == 2,
+               "a handler may use only lock-free atomics");
+static atomic_char order_log[8];
+static atomic_long order_len, usr1_runs, rt_runs, rt_out_of_order;
 
 static void note(char c)
 {
-    if (order_len < (sig_atomic_t)sizeof order_log - 1)
-        order_log[order_len++] = c;
+    long i = order_len++;
+    if (i < (long)sizeof order_log)
+        order_log[i] = c;
 }
+/* [/snippet:handler-data] */
 
 /* [snippet:mask-handlers] */
 /* SIGUSR1's handler raises SIGUSR2 in the middle of its work. raise() is on the
@@ -211,12 +220,14 @@ static void nesting(int mask_usr2, const char *want)
     install(SIGUSR1, on_usr1_nesting, 0, &mask);
     install(SIGUSR2, on_usr2, 0, NULL);
     order_len = 0;
-    raise(SIGUSR1);
-    order_log[order_len] = '\0';
+    raise(SIGUSR1);                     /* both handlers have run when raise() returns */
+    char got[sizeof order_log + 1] = "";
+    for (long i = 0; i < order_len && i < (long)sizeof order_log; i++)
+        got[i] = order_log[i];
     printf("  sa_mask %-10s: %s (expected %s)  [ ( SIGUSR1's handler begins, "
            "2 SIGUSR2's runs, ) SIGUSR1's ends ]\n", mask_usr2 ? "{SIGUSR2}" : "empty",
-           order_log, want);
-    if (strcmp(order_log, want) != 0)
+           got, want);
+    if (strcmp(got, want) != 0)
         unexpected = 1;
     restore(SIGUSR1);
     restore(SIGUSR2);
@@ -645,7 +656,7 @@ static void mode_receive(int use_signalfd)
 
 /* ---- sigchld: many children exit at once; reap them all ------------------------------ */
 
-static volatile sig_atomic_t chld_runs, chld_reaped;
+static atomic_long chld_runs, chld_reaped;     /* lock-free atomics: see handler-data */
 
 /* [snippet:sigchld-handlers] */
 /* Wrong: one waitpid() per SIGCHLD. Children that exit while a SIGCHLD is already
@@ -759,7 +770,7 @@ static void mode_sigchld(void)
     sigprocmask(SIG_SETMASK, &old, NULL);
     expect("  children reaped", chld_reaped, nchildren);
     printf("  handler runs: %ld for %ld exits (between 1 and %ld: signals coalesced while "
-           "one was pending)\n", (long)chld_runs, nchildren, nchildren);
+           "one was pending)\n", atomic_load(&chld_runs), nchildren, nchildren);
     if (chld_runs < 1 || chld_runs > nchildren)
         unexpected = 1;
     restore(SIGCHLD);
