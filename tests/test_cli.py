@@ -44,6 +44,7 @@ BAD_VALUES = {
     "consumer": ["--wait-ms", "soon"],
     "jobs": ["work", "--lease-ms", "0"],
     "bounded_buffer": ["--wrong", "while"],
+    "signals": ["--mode", "sometimes"],
 }
 
 # For each program, one whole-number flag; decimal flags (seconds) and list flags where it
@@ -67,6 +68,7 @@ WHOLE = {
     "bench_syscalls": "--requests",
     "bench_tasks": "--tasks", "bench_tasks_latency": "--tasks", "bench_tasks_journal": "--tasks",
     "bounded_buffer": "--capacity",
+    "signals": "--signals",
 }
 DECIMAL = {
     "spin": "--seconds", "shared_heap": "--seconds", "switching": "--seconds",
