@@ -26,6 +26,7 @@ Debian's python3-markdown-it, python3-mdit-py-plugins and python3-pygments: run 
 import argparse
 import glob
 import html
+import multiprocessing
 import os
 import re
 import shutil
@@ -134,8 +135,16 @@ def lexer_for(lang="", filename=""):
         if lang:
             return get_lexer_by_name({"sh": "bash", "text": "text"}.get(lang, lang))
         if filename:
-            if filename.endswith((".c", ".h")):
-                return CLexer()
+            # The usual kinds by name (get_lexer_for_filename scans every plugin: slow).
+            known = {".c": "c", ".h": "c", ".py": "python", ".sh": "bash", ".gp": "gnuplot",
+                     ".txt": "text", ".csv": "text", ".json": "json", ".md": "markdown",
+                     ".conf": "ini", ".x": "c"}
+            ext = os.path.splitext(filename)[1]
+            if ext in known:
+                return get_lexer_by_name(known[ext])
+            if os.path.basename(filename) in ("LICENSE", "Makefile", "CMakeLists.txt"):
+                return get_lexer_by_name({"Makefile": "make", "CMakeLists.txt": "cmake"}
+                                         .get(os.path.basename(filename), "text"))
             return get_lexer_for_filename(filename)
     except ClassNotFound:
         pass
@@ -687,6 +696,25 @@ class Site:
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         shutil.copyfile(os.path.join(ROOT, rel), dest)
 
+    def render(self, rel):
+        if rel.endswith(".md"):
+            self.render_md(rel)
+        elif rel.endswith("/"):
+            self.render_listing(rel)
+        elif rel.endswith((".c", ".h")):
+            self.render_source(rel)
+        elif rel.startswith("results/") or rel.endswith((".svg", ".png")):
+            self.copy(rel)
+        else:
+            self.render_plain(rel)
+
+    @staticmethod
+    def cost(rel):
+        try:
+            return os.path.getsize(os.path.join(ROOT, rel)) * (4 if rel.endswith((".c", ".h")) else 1)
+        except OSError:
+            return 0
+
     def scan_reports(self):
         """Where each chart sits in each machine's report: the heading above it."""
         self.machines = []
@@ -723,25 +751,43 @@ class Site:
         for pattern in ("demos/**/*.[ch]", "bench/*.[ch]", "lib/*.[ch]"):
             for p in sorted(glob.glob(os.path.join(ROOT, pattern), recursive=True)):
                 self.want(os.path.relpath(p, ROOT))
-        while self.queue:
-            # Markdown first: the annotated pages list the lessons that link them.
-            mds = [r for r in self.queue if r.endswith(".md")]
-            rel = mds[0] if mds else self.queue[0]
+        # Markdown first, in this process: the annotated pages list the lessons that link
+        # them. Then the rest (highlighting C is most of the time) on every core; a page
+        # that links a file not yet wanted hands it back for the next round.
+        while any(r.endswith(".md") for r in self.queue):
+            rel = next(r for r in self.queue if r.endswith(".md"))
             self.queue.remove(rel)
-            if rel.endswith(".md"):
-                self.render_md(rel)
-            elif rel.endswith("/"):
-                self.render_listing(rel)
-            elif rel.endswith((".c", ".h")):
-                self.render_source(rel)
-            elif rel.startswith("results/") or rel.endswith((".svg", ".png")):
-                self.copy(rel)
-            else:
-                self.render_plain(rel)
+            self.render(rel)
+        global SITE
+        SITE = self
+        jobs = min(os.cpu_count() or 1, 8)
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            while self.queue:
+                batch = sorted(self.queue, key=self.cost, reverse=True)
+                self.queue = []
+                for wanted, pages, missing in pool.imap_unordered(render_elsewhere, batch):
+                    self.pages += pages
+                    self.missing += missing
+                    for rel in wanted:
+                        self.want(rel)
         css = STYLE + HtmlFormatter(style="friendly").get_style_defs(".highlight")
         with open(os.path.join(self.out, "style.css"), "w") as f:
             f.write(css)
         return time.monotonic() - t0
+
+
+SITE = None
+
+
+def render_elsewhere(rel):
+    """Render one page in a worker process (a fork of the one that rendered the Markdown);
+    return what it newly wants, how many pages it wrote and its broken links."""
+    site = SITE
+    site.wanted.setdefault(rel, site.site_path(rel))     # wanted by another worker
+    before = set(site.wanted)
+    site.pages, site.missing, site.queue = 0, [], []
+    site.render(rel)
+    return [r for r in site.wanted if r not in before], site.pages, site.missing
 
 
 STYLE = """\
