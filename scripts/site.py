@@ -629,17 +629,24 @@ class Site:
         text = read(rel)
         secs = self.sections(text)
         ids, rows = set(), []
-        lexer = CLexer()
+        lexer = CLexer(stripnl=False)
         for n, (prose, chunks) in enumerate(secs):
             code_html = []
-            for anchors, code in chunks:
+            # Blank lines at the section's ends go; those between chunks (around a snippet
+            # marker) stay.
+            bodies = ["\n".join(code) + "\n" for _, code in chunks]
+            if bodies:
+                bodies[0] = bodies[0].lstrip("\n")
+                bodies[-1] = bodies[-1].rstrip("\n") + "\n"
+            for (anchors, code), body in zip(chunks, bodies):
                 for a in anchors:
                     ids.add(a)
                 code_html.append("".join(f'<span id="{esc(a)}" class="anchor"></span>'
                                          for a in anchors))
-                body = "\n".join(code)
                 if body.strip():
-                    code_html.append(hl(body.strip("\n") + "\n", lexer))
+                    code_html.append(hl(body, lexer))
+                elif body:
+                    code_html.append(body)
             for it in prose:
                 if isinstance(it, tuple):
                     ids.update(it[1])
