@@ -140,6 +140,13 @@ with tempfile.TemporaryDirectory() as out:
             break
     else:
         check(True, "every page names the licences in its footer")
+    gloss = parsed[os.path.join(out, "glossary.html")][0].ids
+    for term in ("futex", "pss-and-rss", "pidfd", "robust-mutex", "context-switch",
+                 "so_reuseport", "lease", "zombie", "orphan"):
+        check(term in gloss, f"the glossary has an entry #{term}")
+    seeds = open(os.path.join(SRC, "docs", "seeds.md")).read().split("\n## Seed ")[1:]
+    check(len(seeds) == 5 and all("got wrong" in s and "](" in s for s in seeds),
+          "docs/seeds.md says for each seed what it got wrong and links the C version")
     svgs = glob.glob(os.path.join(out, "results", "*", "*.svg"))
     check(len(svgs) >= 1, "the reports' charts are in the site", str(len(svgs)))
     print(f"site: {len(pages)} pages built in {took:.1f} s "
