@@ -554,7 +554,8 @@ class Site:
                     # Commands keep their lines; sentences flow.
                     keep = name in ("Usage", "Try", "Run", "Example", "Examples")
                     val = "\n".join(vals) if keep else " ".join(v.strip() for v in vals)
-                    items_html.append(f'<dt{attr}>{esc(name)}</dt><dd class="{"cmd" if keep else "text"}">'
+                    kind = "cmd" if name == "Usage" else "lines" if keep else "text"
+                    items_html.append(f'<dt{attr}>{esc(name)}</dt><dd class="{kind}">'
                                       f"{self.inline(val, here, rel)}</dd>")
                 out.append('<dl class="fields">' + "".join(items_html) + "</dl>")
             elif any(l.startswith((" ", "\t")) for l in plines[1:]) and not \
@@ -827,6 +828,7 @@ section.docco:target { background: #fffbe6; }
 a.pilcrow { position: absolute; left: -1rem; opacity: .2; text-decoration: none; }
 dl.fields dt { font-weight: 600; }
 dl.fields dd { margin: 0 0 .4rem 1.5rem; }
+dl.fields dd.lines { white-space: pre-wrap; }
 dl.fields dd.cmd { white-space: pre-wrap; font-family: ui-monospace, "DejaVu Sans Mono", monospace;
                    font-size: .85em; }
 pre.prose { background: none; padding: 0; white-space: pre-wrap; }
