@@ -240,7 +240,7 @@ class Site:
         self.pages += 1
         return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
                 f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-                f'<title>{esc(title)}</title>\n<link rel="icon" href="data:,">\n'
+                f'<title>{esc(title)}</title>\n'
                 f'<link rel="stylesheet" href="{u("style.css")}">\n</head>\n'
                 f'<body class="{kind}">\n<nav class="top">{nav}</nav>\n'
                 f'<main>\n{body}\n</main>\n<footer>{foot}</footer>\n</body>\n</html>\n')
