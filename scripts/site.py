@@ -354,7 +354,7 @@ class Site:
     def title_of(self, rel):
         if rel not in self.titles:
             m = re.search(r"^# (.+)$", read(rel), re.M)
-            self.titles[rel] = m.group(1).strip() if m else os.path.basename(rel)
+            self.titles[rel] = m.group(1).strip().replace("`", "") if m else os.path.basename(rel)
         return self.titles[rel]
 
     def render_md(self, rel):
@@ -388,10 +388,38 @@ class Site:
         body = self.md.renderer.render(tokens, self.md.options, env)
         if rel == "docs/README.md":
             body = self.course_map(body, here)
-        body = self.aside(rel, here) + body
+        body = self.aside(rel, here) + body + self.prev_next(rel, here)
         title = self.title_of(rel)
         self.write(here, self.frame(here, title, body, "course" if rel == "docs/README.md"
                                     else "lesson"))
+
+    def reading_order(self):
+        """The pages of docs/ in the course map's order (each once, first place kept)."""
+        if not hasattr(self, "_order"):
+            order = []
+            steps = read("docs/README.md").split("\n## ", 1)[-1]    # past the introduction
+            for target in re.findall(r"\]\(([^)#\s]+\.md)\)", steps):
+                page = os.path.normpath(os.path.join("docs", target))
+                if page.startswith("docs/") and page not in order and \
+                        os.path.exists(os.path.join(ROOT, page)):
+                    order.append(page)
+            self._order = order
+        return self._order
+
+    def prev_next(self, rel, here):
+        order = self.reading_order()
+        if rel not in order:
+            return ""
+        i = order.index(rel)
+        links = []
+        if i > 0:
+            links.append(f'← <a href="{esc(self.href(order[i - 1], "", here))}">'
+                         f'{esc(self.title_of(order[i - 1]))}</a>')
+        links.append(f'<a href="{esc(self.href("docs/README.md", "", here))}">course map</a>')
+        if i + 1 < len(order):
+            links.append(f'<a href="{esc(self.href(order[i + 1], "", here))}">'
+                         f'{esc(self.title_of(order[i + 1]))}</a> →')
+        return '\n<nav class="prev-next">' + " · ".join(links) + "</nav>\n"
 
     def lesson_sources(self, rel):
         """The source files a lesson names in its opening lines (before the first ##)."""
@@ -625,6 +653,29 @@ class Site:
             out.append(self.bare(part[pos:], near))
         return "".join(out)
 
+    def code_links(self, code, ids, here, rel):
+        """In highlighted C: #include "x.h" links x.h's annotated page; a function defined
+        at the start of a line gets an anchor, #fn-NAME."""
+        def include(m):
+            name = html.unescape(m.group(1))
+            for d in (os.path.dirname(rel), "lib"):
+                cand = os.path.normpath(os.path.join(d, name))
+                if os.path.isfile(os.path.join(ROOT, cand)):
+                    return (f'<span class="cpf"><a href="{esc(self.href(cand, "", here))}">'
+                            f'{m.group(0)[18:-7]}</a></span>')
+            return m.group(0)
+        code = re.sub(r'<span class="cpf">&quot;([\w./-]+)&quot;</span>', include, code)
+        out = []
+        for line in code.split("\n"):
+            m = re.search(r'<span class="nf">(\w+)</span>', line)
+            if m and not line.startswith('<span class="w">') and f"fn-{m.group(1)}" not in ids \
+                    and not line.rstrip().endswith(";"):
+                ids.add(f"fn-{m.group(1)}")
+                line = (line[:m.start()] + f'<span class="nf" id="fn-{m.group(1)}">'
+                        + line[m.start() + 17:])
+            out.append(line)
+        return "\n".join(out)
+
     def render_source(self, rel):
         here = self.wanted[rel]
         text = read(rel)
@@ -645,7 +696,7 @@ class Site:
                 code_html.append("".join(f'<span id="{esc(a)}" class="anchor"></span>'
                                          for a in anchors))
                 if body.strip():
-                    code_html.append(hl(body, lexer))
+                    code_html.append(self.code_links(hl(body, lexer), ids, here, rel))
                 elif body:
                     code_html.append(body)
             for it in prose:
@@ -817,6 +868,8 @@ th, td { border: 1px solid var(--line); padding: .25rem .5rem; vertical-align: t
 img { max-width: 100%; height: auto; }
 aside.lesson-links { font-size: .9rem; background: #f2f6fb; border-left: 3px solid var(--link);
                      padding: .4rem .7rem; margin: .5rem 0 1rem; }
+nav.prev-next { margin-top: 2rem; padding-top: .5rem; border-top: 1px solid var(--line);
+                font-size: .9rem; }
 p.snippet-from { font-size: .8rem; color: var(--muted); margin: .8rem 0 -.6rem; }
 span.step-links { font-size: .85rem; color: var(--muted); }
 a.gloss { text-decoration: underline dotted; color: inherit; }
