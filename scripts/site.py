@@ -24,6 +24,7 @@ Debian's python3-markdown-it, python3-mdit-py-plugins and python3-pygments: run 
 /usr/bin/python3 (scripts/deps.sh docs installs them).
 """
 import argparse
+import functools
 import glob
 import html
 import multiprocessing
@@ -118,6 +119,7 @@ def esc(s):
     return html.escape(s, quote=True)
 
 
+@functools.lru_cache(maxsize=None)
 def read(rel):
     with open(os.path.join(ROOT, rel), encoding="utf-8", errors="replace") as f:
         return f.read()
@@ -161,6 +163,7 @@ class Site:
         self.pages = 0
         self.missing = []
         self.chart_anchor = {}    # chart name -> [(machine, site path#id)]
+        self._charts = {}         # docs page -> the charts it discusses
         self.glossary = self.glossary_terms()
         md = MarkdownIt("commonmark", {"html": True, "highlight": self.fence})
         md.enable(["table", "strikethrough"])
@@ -341,8 +344,9 @@ class Site:
         if rel.startswith("results/") and rel.endswith("report.md"):
             def chart(m):
                 name = os.path.splitext(os.path.basename(m.group(2)))[0]
-                lessons = [p for p, cs in LESSON_CHARTS.items() if name in cs
-                           and os.path.exists(os.path.join(ROOT, p))]
+                lessons = [p for p in self.reading_order() + sorted(LESSON_CHARTS)
+                           if os.path.exists(os.path.join(ROOT, p)) and name in self.charts_of(p)]
+                lessons = list(dict.fromkeys(lessons))
                 if not lessons:
                     return m.group(0)
                 links = ", ".join(f"[{self.title_of(p)}]({os.path.relpath(p, os.path.dirname(rel))})"
@@ -437,9 +441,23 @@ class Site:
                     srcs.append(cand)
         return srcs
 
+    def charts_of(self, rel):
+        """The charts a lesson discusses: LESSON_CHARTS, and any chart the page names as
+        `NAME` bench, bench_NAME, NAME.svg or the *NAME* chart."""
+        if rel in self._charts:
+            return self._charts[rel]
+        names = self._charts[rel] = list(LESSON_CHARTS.get(rel, []))
+        text = read(rel)
+        for name in sorted(self.chart_anchor):
+            if name not in names and re.search(
+                    rf"`{re.escape(name)}` (bench|chart)|bench_{re.escape(name)}\b|"
+                    rf"\b{re.escape(name)}\.svg|\*{re.escape(name)}\* chart", text):
+                names.append(name)
+        return names
+
     def chart_links(self, rel, here):
         links = []
-        for name in LESSON_CHARTS.get(rel, []):
+        for name in self.charts_of(rel):
             for machine, target in self.chart_anchor.get(name, []):
                 h = os.path.relpath(target.split("#")[0], os.path.dirname(here) or ".")
                 label = name if len(self.machines) == 1 else f"{name} ({machine})"
@@ -681,7 +699,8 @@ class Site:
         text = read(rel)
         secs = self.sections(text)
         ids, rows = set(), []
-        lexer = CLexer(stripnl=False)
+        lexer = CLexer(stripnl=False) if rel.endswith((".c", ".h")) else \
+            type(lexer_for(filename=rel))(stripnl=False)
         for n, (prose, chunks) in enumerate(secs):
             code_html = []
             # Blank lines at the section's ends go; those between chunks (around a snippet
@@ -760,8 +779,9 @@ class Site:
             self.render_md(rel)
         elif rel.endswith("/"):
             self.render_listing(rel)
-        elif rel.endswith((".c", ".h")):
-            self.render_source(rel)
+        elif rel.endswith((".c", ".h")) or (os.path.isfile(os.path.join(ROOT, rel))
+                                            and "[snippet:" in read(rel)):
+            self.render_source(rel)       # a quoted file of another language: its anchors
         elif rel.startswith("results/") or rel.endswith((".svg", ".png")):
             self.copy(rel)
         else:
