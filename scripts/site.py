@@ -581,8 +581,7 @@ class Site:
                 dl, cur = [], None
                 for l in plines:
                     m = self.FIELD.match(l)
-                    if m and m.group(3) is not None and (cur is None or len(m.group(2)) >= 1) \
-                            and not l.startswith(" "):
+                    if m and m.group(3) is not None and not l.startswith(" "):
                         cur = [m.group(1), [m.group(3)], len(m.group(1)) + 1 + len(m.group(2))]
                         dl.append(cur)
                     elif cur:
