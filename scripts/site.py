@@ -164,6 +164,8 @@ class Site:
         self.missing = []
         self.chart_anchor = {}    # chart name -> [(machine, site path#id)]
         self._charts = {}         # docs page -> the charts it discusses
+        self.term_uses = {}       # glossary anchor -> the docs pages that link it
+        self.current = None       # the page being rendered
         self.glossary = self.glossary_terms()
         md = MarkdownIt("commonmark", {"html": True, "highlight": self.fence})
         md.enable(["table", "strikethrough"])
@@ -307,6 +309,7 @@ class Site:
                             new.append(p)
                             continue
                         done.add(anchor)
+                        self.term_uses.setdefault(anchor, []).append(self.current)
                         a = Token("link_open", "a", 1)
                         a.attrs = {"href": f"{gloss}#{anchor}", "class": "gloss",
                                    "title": "glossary"}
@@ -341,6 +344,16 @@ class Site:
                     f'<a href="{esc(page)}#snippet-{esc(name)}">snippet <code>{esc(name)}'
                     f'</code> in the annotated source</a></p>\n\n{m.group(0)}')
         text = re.sub(r"^<!-- snippet: (\S+) (\S+) -->$", snip, text, flags=re.M)
+        if rel == "docs/glossary.md":
+            parts = re.split(r"(?m)^(## .+)$", text)
+            for k in range(1, len(parts), 2):
+                uses = self.term_uses.get(slug(parts[k][3:]), [])
+                if uses:
+                    links = ", ".join(f"[{os.path.basename(u)[:-3]}]"
+                                      f"({os.path.relpath(u, 'docs')})" for u in uses)
+                    parts[k + 1] = parts[k + 1].rstrip("\n") + \
+                        f"\n\nLinked from: {links}.\n\n"
+            text = "".join(parts)
         if rel.startswith("results/") and rel.endswith("report.md"):
             def chart(m):
                 name = os.path.splitext(os.path.basename(m.group(2)))[0]
@@ -363,6 +376,7 @@ class Site:
 
     def render_md(self, rel):
         here = self.wanted[rel]
+        self.current = rel
         text = self.preprocess(rel, read(rel), here)
         env = {}
         tokens = self.md.parse(text, env)
@@ -833,7 +847,9 @@ class Site:
         # them. Then the rest (highlighting C is most of the time) on every core; a page
         # that links a file not yet wanted hands it back for the next round.
         while any(r.endswith(".md") for r in self.queue):
-            rel = next(r for r in self.queue if r.endswith(".md"))
+            mds = [r for r in self.queue if r.endswith(".md")]
+            # The glossary last: each entry lists the pages that link it.
+            rel = next((r for r in mds if r != "docs/glossary.md"), mds[0])
             self.queue.remove(rel)
             self.render(rel)
         global SITE
