@@ -25,12 +25,21 @@ if probe is None or probe.returncode != 0:
     sys.exit(77)
 
 
+# The tags the site writes. Any other is text the Markdown took for HTML (a bare
+# <chapter> or <pid> outside backticks), which the browser then hides.
+TAGS = set("html head body meta title link nav main footer a p h1 h2 h3 h4 h5 h6 ul ol li "
+           "pre code span div section aside table thead tbody tr th td img em strong dl dt "
+           "dd br hr blockquote del s sup sub kbd details summary".split())
+
+
 class Page(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
-        self.ids, self.refs, self.resources = set(), [], []
+        self.ids, self.refs, self.resources, self.unknown = set(), [], [], []
 
     def handle_starttag(self, tag, attrs):
+        if tag not in TAGS:
+            self.unknown.append(tag)
         a = dict(attrs)
         for key in ("id", "name") if tag == "a" else ("id",):
             if a.get(key):
@@ -86,6 +95,10 @@ with tempfile.TemporaryDirectory() as out:
                 target = parsed.get(dest)
                 if target is None or urllib.parse.unquote(frag) not in target[0].ids:
                     bad.append(f"{rel}: {ref} (no #{frag} there)")
+    hidden = [f"{os.path.relpath(p, out)}: <{t}>" for p, (pg, _) in parsed.items()
+              for t in pg.unknown]
+    check(not hidden, "no page hides text as an unknown tag (write <x> in backticks)",
+          ", ".join(hidden[:20]))
     css = open(os.path.join(out, "style.css")).read()
     css_urls = re.findall(r"url\(|@import|@font-face", css)
     check(not bad, "every relative href/src names a file of the site and an id in it",
