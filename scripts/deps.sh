@@ -14,9 +14,9 @@
 #          (linux-perf), wrk and nginx (nginx-light). A peer that cannot be installed is
 #          reported; its bench says so.
 #   docs   only what `make docs` needs to render the site (scripts/site.py, run by Debian's
-#          /usr/bin/python3): python3-markdown-it, python3-mdit-py-plugins, python3-pygments,
-#          and chromium-headless-shell for the site's browser check. build and bench take
-#          them as optional, so that `make test`, which runs the docs tests, installs them.
+#          /usr/bin/python3): python3-markdown-it, python3-mdit-py-plugins, python3-pygments;
+#          and, optional, chromium-headless-shell for the site's browser check. build and
+#          bench take all four as optional, so `make test` (docs tests included) installs them.
 # Without --check, as root, missing packages are installed with apt-get; otherwise the one
 # command to run is printed and the script exits 2 (only a missing required package fails:
 # a missing optional one is reported). Nothing is downloaded except Debian packages.
@@ -29,24 +29,10 @@ case $want in build|bench|docs) ;; *) usage;; esac
 [ $# -le 1 ] || usage
 
 missing=""
-optional=""
 need() {   # need PACKAGE TEST...: PACKAGE is missing unless the test command succeeds
     pkg=$1; shift
     "$@" >/dev/null 2>&1 || missing="$missing $pkg"
 }
-# The site's toolchain (docs/, scripts/site.py): Debian's python modules, importable from
-# Debian's own interpreter (python3 on PATH may be another one), and the browser its check
-# drives. Required for `make docs`, optional otherwise (their tests skip without them).
-docs_need() {
-    need python3-markdown-it      /usr/bin/python3 -c 'import markdown_it'
-    need python3-mdit-py-plugins  /usr/bin/python3 -c 'import mdit_py_plugins'
-    need python3-pygments         /usr/bin/python3 -c 'import pygments'
-    need chromium-headless-shell  command -v chromium-headless-shell
-}
-if [ "$want" = docs ]; then
-    need python3 test -x /usr/bin/python3
-    docs_need
-else
 need gcc         command -v cc
 need libc6-dev   test -e /usr/include/stdio.h
 need cmake       command -v cmake
@@ -63,6 +49,7 @@ need libsodium-dev  pkg-config --exists libsodium
 need libhiredis-dev pkg-config --exists hiredis
 need redis-server   command -v redis-server
 
+optional=""
 may_want() {   # may_want PACKAGE TEST...: like need, for a package we can do without
     pkg=$1; shift
     "$@" >/dev/null 2>&1 || optional="$optional $pkg"
@@ -80,11 +67,25 @@ if [ "$want" = bench ]; then
     may_want linux-perf  command -v perf
     may_want nginx-light test -x /usr/sbin/nginx
 fi
-# The site and its checks (docs tests in `make test`), optional here: see docs above.
-required=$missing
-docs_need
-optional="$optional${missing#"$required"}"
-missing=$required
+# The site's toolchain (docs/, scripts/site.py): Debian's python modules, importable from
+# Debian's own interpreter (python3 on PATH may be another one), required for `make docs`;
+# the browser the site's check drives, optional (its test skips without it). `docs` wants
+# nothing else; for build and bench all four are optional, so that `make test` installs
+# them for the docs tests.
+docs_need() {
+    need python3-markdown-it      /usr/bin/python3 -c 'import markdown_it'
+    need python3-mdit-py-plugins  /usr/bin/python3 -c 'import mdit_py_plugins'
+    need python3-pygments         /usr/bin/python3 -c 'import pygments'
+    may_want chromium-headless-shell command -v chromium-headless-shell
+}
+if [ "$want" = docs ]; then
+    missing="" optional=""
+    need python3 test -x /usr/bin/python3
+    docs_need
+else
+    required=$missing
+    docs_need
+    optional="$optional${missing#"$required"}" missing=$required
 fi
 
 [ -z "$missing$optional" ] && exit 0
