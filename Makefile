@@ -10,7 +10,9 @@
 #   make bench [FULL=1]  install what is missing (benchmark peers too), build, run every
 #                        benchmark; results, charts, report in results/<machine>/
 #   make charts RESULTS=results/<machine>   redraw charts and report from a results folder
-#   make docs           refresh the code quoted in docs/ from the source markers
+#   make docs            refresh the code quoted in docs/ from the source markers, then
+#                        render the course as a site in build/docs/ (open build/docs/index.html;
+#                        offline); installs its Debian packages first (as root)
 #   make clean
 SANITIZE ?=
 FULL ?= 0
@@ -54,8 +56,12 @@ charts:
 	@scripts/deps.sh --check build
 	@scripts/charts.sh $(RESULTS) && python3 scripts/report.py $(RESULTS)
 
+# The site is rendered by Debian's interpreter: python3 on PATH may be another one, which
+# cannot import Debian's python3-markdown-it, python3-mdit-py-plugins and python3-pygments.
 docs:
+	@scripts/deps.sh docs
 	@python3 scripts/snippets.py
+	@/usr/bin/python3 scripts/site.py --out build/docs
 
 clean:
 	rm -rf build build-address build-thread

@@ -1,7 +1,7 @@
 #!/bin/sh
 # deps.sh - check for what the suite needs and install what is missing (Debian packages).
 #
-# Usage: scripts/deps.sh [--check] [build|bench]
+# Usage: scripts/deps.sh [--check] [build|bench|docs]
 #   --check  only check: name what is missing and the command that installs it (exit 2 if a
 #            required package is missing), install nothing, as root or not (what plain
 #            `make` does; `make deps`, `make test` and `make bench` install)
@@ -13,15 +13,19 @@
 #   bench  also the peers benchmarks compare against, where Debian has them: perf
 #          (linux-perf), wrk and nginx (nginx-light). A peer that cannot be installed is
 #          reported; its bench says so.
+#   docs   only what `make docs` needs to render the site (scripts/site.py, run by Debian's
+#          /usr/bin/python3): python3-markdown-it, python3-mdit-py-plugins, python3-pygments;
+#          and, optional, chromium-headless-shell for the site's browser check. build and
+#          bench take all four as optional, so `make test` (docs tests included) installs them.
 # Without --check, as root, missing packages are installed with apt-get; otherwise the one
 # command to run is printed and the script exits 2 (only a missing required package fails:
 # a missing optional one is reported). Nothing is downloaded except Debian packages.
 set -u
-usage() { echo "usage: scripts/deps.sh [--check] [build|bench]" >&2; exit 2; }
+usage() { echo "usage: scripts/deps.sh [--check] [build|bench|docs]" >&2; exit 2; }
 install=yes
 if [ "${1:-}" = --check ]; then install=no; shift; fi
 want=${1:-build}
-case $want in build|bench) ;; *) usage;; esac
+case $want in build|bench|docs) ;; *) usage;; esac
 [ $# -le 1 ] || usage
 
 missing=""
@@ -62,6 +66,26 @@ may_want libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libc
 if [ "$want" = bench ]; then
     may_want linux-perf  command -v perf
     may_want nginx-light test -x /usr/sbin/nginx
+fi
+# The site's toolchain (docs/, scripts/site.py): Debian's python modules, importable from
+# Debian's own interpreter (python3 on PATH may be another one), required for `make docs`;
+# the browser the site's check drives, optional (its test skips without it). `docs` wants
+# nothing else; for build and bench all four are optional, so that `make test` installs
+# them for the docs tests.
+docs_need() {
+    need python3-markdown-it      /usr/bin/python3 -c 'import markdown_it'
+    need python3-mdit-py-plugins  /usr/bin/python3 -c 'import mdit_py_plugins'
+    need python3-pygments         /usr/bin/python3 -c 'import pygments'
+    may_want chromium-headless-shell command -v chromium-headless-shell
+}
+if [ "$want" = docs ]; then
+    missing="" optional=""
+    need python3 test -x /usr/bin/python3
+    docs_need
+else
+    required=$missing
+    docs_need
+    optional="$optional${missing#"$required"}" missing=$required
 fi
 
 [ -z "$missing$optional" ] && exit 0

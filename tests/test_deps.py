@@ -60,6 +60,11 @@ with tempfile.TemporaryDirectory() as d:
     check(r.returncode == 2 and calls == "" and "gnuplot-nox" in r.stderr,
           "deps.sh as a user prints the command instead", f"rc={r.returncode} {r.stderr}")
 
+    # The site's set: only its own packages (no gnuplot asked for), the browser optional.
+    r, calls = attempt([deps, "--check", "docs"], 1000)
+    check("chromium-headless-shell" in r.stderr and "gnuplot" not in r.stderr and calls == "",
+          "deps.sh --check docs names the site's browser and nothing of the build", r.stderr)
+
     stub(fake, "gnuplot", "exit 0")
     r, calls = attempt([deps, "--check", "build"], 0)
     check(r.returncode == 0 and calls == "", "deps.sh --check with everything present: exit 0",
