@@ -1,6 +1,9 @@
 # server.gp - GET / under wrk: req/s (left) and p99 latency (right) against concurrent
-# connections, every server of demos/async and nginx with 1 worker and one per CPU.
+# connections, every server of demos/async and nginx with 1 worker and one per CPU; the
+# event loops (epoll, io_uring, libuv) with one loop and one per CPU: NAME_Nw ran N.
 load plots.'/common.gp'
+set linetype 11 lc rgb '#393b79' lw 2 pt 12 ps 1.0
+set linetype 12 lc rgb '#637939' lw 2 pt 14 ps 1.0
 rps = data.'/server.rps.dat'
 p99 = data.'/server.p99_ms.dat'
 stats rps using 1 nooutput
