@@ -63,9 +63,17 @@ static int start_model(const char *model, int workers, long header_timeout_ms,
     }
     close(s.out_fd);        /* later lines (the stop message) are not needed */
     if (t->port <= 0) {
+        int status = 0;
+        if (xwaitpid(t->pid, &status, WNOHANG) == 0) {
+            kill(t->pid, SIGKILL);
+            xwaitpid(t->pid, &status, 0);
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == TARGET_UNAVAILABLE) {
+            fprintf(stderr, "server: %s cannot run on this machine (said above) - its "
+                            "points skipped\n", model);
+            return 1;
+        }
         fprintf(stderr, "server: %s did not say where it listens\n", model);
-        kill(t->pid, SIGKILL);
-        xwaitpid(t->pid, NULL, 0);
         return -1;
     }
     return 0;

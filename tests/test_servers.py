@@ -98,14 +98,22 @@ def bad(port, raw, keep=False):
 
 
 if NAME == "server_uring":
-    # Where io_uring_setup() is refused the server says why and exits 1 (servertest.start
-    # turns that into a skip, 77); SERVER_URING_FORCE_REFUSED takes that path here.
+    # Where io_uring_setup() is refused the server says why and exits 69, EX_UNAVAILABLE
+    # (servertest.start turns that into a skip, 77; the benches skip its points);
+    # SERVER_URING_FORCE_REFUSED takes that path here.
     r = subprocess.run([program(NAME), "--port", "0"], capture_output=True, text=True,
                        timeout=T, env=dict(os.environ, SERVER_URING_FORCE_REFUSED="1"))
-    check(r.returncode == 1 and "io_uring is refused here: io_uring_setup:" in r.stderr
+    check(r.returncode == 69 and "io_uring is refused here: io_uring_setup:" in r.stderr
           and "kernel.io_uring_disabled" in r.stderr and r.stdout == "",
-          "io_uring refused: the reason on stderr, exit 1, no listening line",
+          "io_uring refused: the reason on stderr, exit 69, no listening line",
           f"{r.returncode} {r.stderr!r}")
+    r = subprocess.run([program("bench_server_mem"), "--variant", "server_uring",
+                        "--connections", "1", "--repeat", "1"], capture_output=True, text=True,
+                       timeout=T, env=dict(os.environ, SERVER_URING_FORCE_REFUSED="1"))
+    check(r.returncode == 0 and "server_uring cannot run on this machine" in r.stderr
+          and "server_uring," not in r.stdout,
+          "io_uring refused: a bench skips server_uring's points, saying why",
+          f"{r.returncode} {r.stdout[-300:]!r} {r.stderr[-600:]!r}")
     p, port, out = start(["--ring-flags", "off"])
     st, _, body = get(port, "/")
     check(st == 200 and "single issuer" not in out, "--ring-flags off: a plain ring serves",

@@ -42,7 +42,8 @@
  *           connection holds none. Where the kernel refuses the pool (or --buf-ring off),
  *           each connection keeps its own buffer; the line on stderr at start says which.
  * Refused:  where io_uring_setup() is refused (a kernel without io_uring, seccomp in a
- *           container, sysctl kernel.io_uring_disabled) the server says why and exits 1.
+ *           container, sysctl kernel.io_uring_disabled) the server says why and exits 69
+ *           (EX_UNAVAILABLE): the tests count that as skipped, the benches skip its points.
  *           SERVER_URING_FORCE_REFUSED=1 in the environment simulates that (the tests use it).
  * Try:      server_uring --port 0   (the kernel picks a port; the first line says which)
  *           strace -c -f build/bin/server_uring while wrk runs: few io_uring_enter calls;
@@ -74,6 +75,7 @@
 #define URING_BUF_SIZE 4096                 /* each: a page, more than most request heads */
 #define URING_BGID 0                        /* the group id recvs name to take from it */
 #define URING_SPARE_BUFS 16                 /* idle input buffers a ring keeps for reuse */
+#define URING_REFUSED_EXIT 69               /* EX_UNAVAILABLE: io_uring is refused here */
 
 enum op { OP_IGNORE, OP_ACCEPT, OP_RECV, OP_SEND, OP_TIMER, OP_STOP, OP_PAUSE };
 enum timer { T_NONE, T_HEAD, T_IO, T_WRITE, T_LINGER };
@@ -624,7 +626,7 @@ static const char usage_text[] =
     "                      connection keeps its own 16 KiB buffer, idle or not\n"
     SERVER_FLAGS_HELP
     "Where io_uring is refused (no kernel support, seccomp, kernel.io_uring_disabled) it\n"
-    "says why and exits 1; SERVER_URING_FORCE_REFUSED=1 simulates that.\n";
+    "says why and exits 69 (EX_UNAVAILABLE); SERVER_URING_FORCE_REFUSED=1 simulates that.\n";
 
 /* Take an on|off flag (--ring-flags, --buf-ring) out of argv: the other flags are every
  * server's (server_parse_args). Returns 1 for on (the default), 0 for off. */
@@ -673,7 +675,7 @@ static int probe_buf_ring(unsigned flags)
 /* [snippet:uring-refused] */
 /* Try a ring with the wanted flags, then without (a kernel before 6.1 answers EINVAL to
  * flags it does not know). Returns the flags that work; where io_uring itself is refused,
- * says why and exits 1. */
+ * says why and exits URING_REFUSED_EXIT (69, EX_UNAVAILABLE). */
 static unsigned probe_ring(int want_flags)
 {
     unsigned flags = want_flags ? IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN : 0;
@@ -697,10 +699,12 @@ static unsigned probe_ring(int want_flags)
         disabled[strcspn(disabled, "\n")] = '\0';
         fclose(f);
     }
-    die_msg("io_uring is refused here: io_uring_setup: %s%s (%s%s%s); use server_epoll or "
-            "server_uv instead", strerror(-err), forced ? ", simulated" : "",
+    fprintf(stderr, "%s: io_uring is refused here: io_uring_setup: %s%s (%s%s%s); use "
+            "server_epoll or server_uv instead\n", prog_name, strerror(-err),
+            forced ? ", simulated" : "",
             "a kernel without io_uring, a seccomp filter, or sysctl kernel.io_uring_disabled",
             *disabled ? ", which is now " : "", disabled);
+    exit(URING_REFUSED_EXIT);
 }
 /* [/snippet:uring-refused] */
 
