@@ -14,7 +14,9 @@ set xlabel 'concurrent connections'
 set xrange [STATS_min * 0.7:STATS_max * 1.4]
 set ylabel 'requests per second'
 set yrange [0:*]
-set key bottom right font ',9' spacing 0.9 noenhanced
+# Twelve series: the key goes below both plots, where it hides no line.
+set bmargin 7
+set key at screen 0.5, screen 0.01 center bottom vertical maxrows 3 width -1 font ',9' noenhanced
 plot for [i=0:blocks-1] rps index i using 1:2:3:4 with yerrorlines lt i+1 title columnhead(2)
 set ylabel 'p99 latency (ms, log scale)'
 set logscale y 10

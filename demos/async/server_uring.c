@@ -72,7 +72,8 @@
 #define URING_ENTRIES 1024                  /* SQ size; the CQ is twice that */
 #define URING_WRITE_QUEUE_MAX (64 * 1024)
 #define URING_BUFS 256                      /* provided buffers per ring: a power of two */
-#define URING_BUF_SIZE 4096                 /* each: a page, more than most request heads */
+#define URING_BUF_SIZE 2048                 /* each: more than most request heads (nginx's
+                                             * client_header_buffer_size is 1 KiB) */
 #define URING_BGID 0                        /* the group id recvs name to take from it */
 #define URING_SPARE_BUFS 16                 /* idle input buffers a ring keeps for reuse */
 #define URING_REFUSED_EXIT 69               /* EX_UNAVAILABLE: io_uring is refused here */
