@@ -122,6 +122,27 @@ if NAME == "server_uring":
     # Without the provided-buffer ring every connection keeps its own input buffer, idle or
     # not: the control that shows the idle-memory check below can fail (the server before
     # the ring had only this way).
+    # A pool of one provided buffer: while /cpu holds the ring's thread, 300 clients send a
+    # request each; when the ring next reaps, their recvs find the pool empty and complete
+    # with -ENOBUFS: they must be submitted again, not taken for a vanished client.
+    p, port, out = start(["--bufs", "1"])
+    try:
+        conns = [connect(port) for _ in range(300)]
+        busy = connect(port)
+        busy.sendall(b"GET /cpu?us=300000 HTTP/1.1\r\nHost: t\r\n\r\n")
+        for s in conns:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        answered = sum(1 for s in conns if (Reader(s).reply() or (0,))[0] == 200)
+        check(answered == len(conns) and (Reader(busy).reply() or (0,))[0] == 200,
+              "--bufs 1, 300 requests at once while the ring computes: every one answered",
+              f"{answered} answered")
+        for s in conns + [busy]:
+            s.close()
+        check(stop(p)[0] == 0, "--bufs 1: clean exit")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
     p, port, out = start(["--buf-ring", "off"])
     try:
         answered, per_conn = idle_cost(p.pid, port)

@@ -1,7 +1,7 @@
 /* server_uring.c - the HTTP service on io_uring: the kernel does the IO, we reap completions
  *
- * Usage:    server_uring [--workers N] [--ring-flags on|off] [--buf-ring on|off] [--port P]
- *                        [--bind ADDR] [--header-timeout MS]
+ * Usage:    server_uring [--workers N] [--ring-flags on|off] [--buf-ring on|off] [--bufs N]
+ *                        [--port P] [--bind ADDR] [--header-timeout MS]
  * Observe:  epoll and libuv ask "may I read now?" (readiness) and then make the read call
  *           themselves: two system calls per step. io_uring takes the read itself: the
  *           program writes a request ("recv into this buffer") into the submission queue
@@ -35,12 +35,14 @@
  * Buffers:  a recv submitted with its own buffer pins that buffer until bytes come, and an
  *           idle keep-alive connection waits in a recv for ever: 16 KiB held per idle
  *           client. So each ring registers a provided-buffer ring (kernel 5.19+): a pool
- *           of URING_BUFS buffers that the kernel takes one from only when bytes arrive
+ *           of buffers (--bufs, default 256) the kernel takes one from only when bytes arrive
  *           (IOSQE_BUFFER_SELECT; the completion names it). The bytes are copied to an
  *           input buffer that the connection holds while a request is read, as server_uv
  *           and server_epoll do, and the buffer goes straight back to the pool: an idle
  *           connection holds none. Where the kernel refuses the pool (or --buf-ring off),
  *           each connection keeps its own buffer; the line on stderr at start says which.
+ *           A recv that finds the pool empty completes with -ENOBUFS and is submitted again
+ *           (--bufs 1 makes that happen at every burst).
  * Refused:  where io_uring_setup() is refused (a kernel without io_uring, seccomp in a
  *           container, sysctl kernel.io_uring_disabled) the server says why and exits 69
  *           (EX_UNAVAILABLE): the tests count that as skipped, the benches skip its points.
@@ -71,7 +73,7 @@
 
 #define URING_ENTRIES 1024                  /* SQ size; the CQ is twice that */
 #define URING_WRITE_QUEUE_MAX (64 * 1024)
-#define URING_BUFS 256                      /* provided buffers per ring: a power of two */
+#define URING_BUFS 256                      /* provided buffers per ring (--bufs default) */
 #define URING_BUF_SIZE 2048                 /* each: more than most request heads (nginx's
                                              * client_header_buffer_size is 1 KiB) */
 #define URING_BGID 0                        /* the group id recvs name to take from it */
@@ -111,7 +113,8 @@ struct ring {
     int multishot, accepting, paused, stopping;
     int provided;                   /* 1: recvs take buffers from br (the kernel has it) */
     struct io_uring_buf_ring *br;   /* the provided buffers' ring, shared with the kernel */
-    char *bufs;                     /* URING_BUFS x URING_BUF_SIZE bytes it hands out */
+    int nbufs;                      /* how many: --bufs, a power of two */
+    char *bufs;                     /* nbufs x URING_BUF_SIZE bytes it hands out */
     char *spare[URING_SPARE_BUFS];  /* input buffers no connection holds now */
     int n_spare;
     long nconns;
@@ -293,28 +296,28 @@ static void start_head(struct conn *c)
 /* ---- recv: one submission per read, into a buffer the kernel picks ------------------ */
 
 /* [snippet:uring-bufring] */
-/* The provided buffers: URING_BUFS of them in one block, their addresses in a ring shared
+/* The provided buffers: nbufs of them in one block, their addresses in a ring shared
  * with the kernel (like the SQ, the program adds at the tail, the kernel takes at the
  * head). A recv submitted with IOSQE_BUFFER_SELECT names the group instead of a buffer;
  * the kernel takes one only when bytes are there to put in it, and the completion says
  * which (IORING_CQE_F_BUFFER, its id in the flags' high bits). */
 static void buffers_init(struct ring *r)
 {
-    r->br = mmap(NULL, URING_BUFS * sizeof(struct io_uring_buf), PROT_READ | PROT_WRITE,
+    r->br = mmap(NULL, (size_t)r->nbufs * sizeof(struct io_uring_buf), PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);      /* page-aligned, as required */
     if (r->br == MAP_FAILED)
         die_errno("mmap (buffer ring)");
-    r->bufs = xmalloc((size_t)URING_BUFS * URING_BUF_SIZE);
+    r->bufs = xmalloc((size_t)r->nbufs * URING_BUF_SIZE);
     io_uring_buf_ring_init(r->br);
     struct io_uring_buf_reg reg = { .ring_addr = (uintptr_t)r->br,
-                                    .ring_entries = URING_BUFS, .bgid = URING_BGID };
+                                    .ring_entries = (unsigned)r->nbufs, .bgid = URING_BGID };
     int err = io_uring_register_buf_ring(&r->ring, &reg, 0);
     if (err < 0)
         die_code("io_uring_register_buf_ring", -err);
-    for (int i = 0; i < URING_BUFS; i++)
+    for (int i = 0; i < r->nbufs; i++)
         io_uring_buf_ring_add(r->br, r->bufs + (size_t)i * URING_BUF_SIZE, URING_BUF_SIZE,
-                              (unsigned short)i, io_uring_buf_ring_mask(URING_BUFS), i);
-    io_uring_buf_ring_advance(r->br, URING_BUFS);
+                              (unsigned short)i, io_uring_buf_ring_mask((unsigned)r->nbufs), i);
+    io_uring_buf_ring_advance(r->br, r->nbufs);
 }
 
 /* The provided buffer a completion carries, or NULL. */
@@ -332,7 +335,7 @@ static void give_back(struct ring *r, const char *buf)
         return;
     unsigned short id = (unsigned short)((buf - r->bufs) / URING_BUF_SIZE);
     io_uring_buf_ring_add(r->br, (char *)buf, URING_BUF_SIZE, id,
-                          io_uring_buf_ring_mask(URING_BUFS), 0);
+                          io_uring_buf_ring_mask((unsigned)r->nbufs), 0);
     io_uring_buf_ring_advance(r->br, 1);
 }
 /* [/snippet:uring-bufring] */
@@ -602,7 +605,7 @@ static void *ring_main(void *arg)
     }
     io_uring_queue_exit(&r->ring);      /* cancels what is left: the pause timer */
     if (r->provided) {
-        munmap(r->br, URING_BUFS * sizeof(struct io_uring_buf));
+        munmap(r->br, (size_t)r->nbufs * sizeof(struct io_uring_buf));
         free(r->bufs);
     }
     while (r->n_spare)
@@ -625,33 +628,40 @@ static const char usage_text[] =
     "  --buf-ring on|off   recvs take a buffer from a provided-buffer ring only when bytes\n"
     "                      arrive, where the kernel has it (5.19+; default on); off: each\n"
     "                      connection keeps its own 16 KiB buffer, idle or not\n"
+    "  --bufs N            provided buffers per ring, a power of two (default 256); when a\n"
+    "                      burst of reads finds them all taken, the reads are retried\n"
     SERVER_FLAGS_HELP
     "Where io_uring is refused (no kernel support, seccomp, kernel.io_uring_disabled) it\n"
     "says why and exits 69 (EX_UNAVAILABLE); SERVER_URING_FORCE_REFUSED=1 simulates that.\n";
 
-/* Take an on|off flag (--ring-flags, --buf-ring) out of argv: the other flags are every
- * server's (server_parse_args). Returns 1 for on (the default), 0 for off. */
-static int take_on_off(int *argc, char **argv, const char *flag)
+/* Take `flag VALUE` or `flag=VALUE` out of argv (the other flags are every server's:
+ * server_parse_args). Returns VALUE, or NULL when the flag is not there. */
+static const char *take_flag(int *argc, char **argv, const char *flag)
 {
-    static const char *const names[] = { "off", "on", NULL };
     size_t n = strlen(flag);
-    int on = 1, out = 0;
+    const char *v = NULL;
+    int out = 0;
     for (int i = 0; i < *argc; i++) {
-        const char *v = NULL;
         if (strncmp(argv[i], flag, n) == 0 && argv[i][n] == '=')
             v = argv[i] + n + 1;
         else if (strcmp(argv[i], flag) == 0 && i + 1 < *argc)
             v = argv[++i];
         else if (strcmp(argv[i], flag) == 0)
-            usage_error("%s needs on or off", flag);
-        if (v)
-            on = parse_choice(flag, v, names);
+            usage_error("%s needs a value", flag);
         else
             argv[out++] = argv[i];
     }
     *argc = out;
     argv[out] = NULL;
-    return on;
+    return v;
+}
+
+/* An on|off flag (--ring-flags, --buf-ring): 1 for on, the default. */
+static int take_on_off(int *argc, char **argv, const char *flag)
+{
+    static const char *const names[] = { "off", "on", NULL };
+    const char *v = take_flag(argc, argv, flag);
+    return v ? parse_choice(flag, v, names) : 1;
 }
 
 /* 0 when a ring with these flags accepts a provided-buffer ring, else -errno (a kernel
@@ -712,14 +722,19 @@ static unsigned probe_ring(int want_flags)
 int main(int argc, char **argv)
 {
     struct server_opts o;
+    prog_init(argv[0]);                 /* its name in the messages of the flags below */
     int ring_flags = take_on_off(&argc, argv, "--ring-flags");
     int buf_ring = take_on_off(&argc, argv, "--buf-ring");
+    const char *bufs_text = take_flag(&argc, argv, "--bufs");
+    long nbufs = bufs_text ? parse_long("--bufs", bufs_text, 1, 32768) : URING_BUFS;
+    if (nbufs & (nbufs - 1))
+        usage_error("--bufs: %ld is not a power of two", nbufs);
     server_parse_args(argc, argv, &o, usage_text, 1);
     unsigned flags = probe_ring(ring_flags);
     int buf_err = buf_ring ? probe_buf_ring(flags) : 0;
     if (buf_ring && buf_err == 0)
         fprintf(stderr, "reads: a provided-buffer ring of %d x %d bytes per ring; an idle "
-                "connection holds no read buffer\n", URING_BUFS, URING_BUF_SIZE);
+                "connection holds no read buffer\n", (int)nbufs, URING_BUF_SIZE);
     else
         fprintf(stderr, "reads: a %d-byte buffer per connection, idle or not (%s%s)\n",
                 HTTP_BUF_SIZE, buf_ring ? "provided-buffer ring refused: "
@@ -733,7 +748,8 @@ int main(int argc, char **argv)
     int port = o.port;
     for (int i = 0; i < o.workers; i++) {
         rings[i] = (struct ring){ .o = &o, .setup_flags = flags, .multishot = 1,
-                                  .provided = buf_ring && buf_err == 0, .ready = &ready };
+                                  .provided = buf_ring && buf_err == 0, .nbufs = (int)nbufs,
+                                  .ready = &ready };
         rings[i].listen_fd = server_listen(&o, port, o.workers > 1, &port);
         rings[i].stop_fd = eventfd(0, EFD_CLOEXEC);
         if (rings[i].stop_fd == -1)
