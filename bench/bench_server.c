@@ -81,7 +81,7 @@ static struct series {
     char name[48];
 } series[NMODELS + 4];
 
-static int add_series(size_t *n, const char *model, int workers)
+static void add_series(size_t *n, const char *model, int workers)
 {
     struct series *v = &series[*n];
     v->model = model;
@@ -90,7 +90,7 @@ static int add_series(size_t *n, const char *model, int workers)
         snprintf(v->name, sizeof v->name, "%s_%dw", model ? model : "nginx", workers);
     else
         snprintf(v->name, sizeof v->name, "%s", model);
-    return (int)(*n)++;
+    (*n)++;
 }
 
 static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
