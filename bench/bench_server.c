@@ -2,7 +2,10 @@
  *
  * One source, four benches (bench/CMakeLists.txt builds it four times with SERVER_BENCH):
  *   server      req/s, p50 and p99 latency against concurrent connections for `GET /`:
- *               every server and nginx (1 worker, and one per CPU), wrk as the load.
+ *               every server and nginx (1 worker, and one per CPU), wrk as the load. The
+ *               event loops and nginx run both ways, one loop and one loop per CPU: epoll,
+ *               io_uring and libuv with --workers N (N loops, one SO_REUSEPORT socket
+ *               each), nginx with N workers. A series named NAME_Nw ran N of them.
  *   server_io   the same for `GET /io?ms=10`: every request waits 10 ms, so at most
  *               connections / 10 ms requests per second - the ideal line of the chart.
  *               Models that keep every connection served follow it; a pool or prefork
@@ -55,7 +58,6 @@
 #define GOOD_CONNS 8         /* wrk's connections beside the slow clients */
 
 static long only_x = -1;                    /* --connections: measure this count only */
-static char nginx_n[32];                    /* "nginx_<CPUs>w" */
 
 static int flag(const char *name, const char *value)
 {
@@ -70,8 +72,26 @@ static const char *models[] = { "server_uv", "server_uv_multi", "server_threads"
                                 "server_pool", "server_fork", "server_prefork",
                                 "server_epoll", "server_uring" };
 #define NMODELS (sizeof models / sizeof *models)
-/* A point's kind: models[kind] for kind < NMODELS, else nginx with 1 or CPUs workers. */
-enum { NGINX_1W = NMODELS, NGINX_NW };
+
+/* The series: a program (NULL: nginx) and the loops or workers it runs (0: its default).
+ * A point's kind is its index here; plan() fills it. */
+static struct series {
+    const char *model;
+    int workers;
+    char name[48];
+} series[NMODELS + 4];
+
+static void add_series(size_t *n, const char *model, int workers)
+{
+    struct series *v = &series[*n];
+    v->model = model;
+    v->workers = workers;
+    if (workers > 0)            /* the count in the name: server_uring_4w, nginx_1w */
+        snprintf(v->name, sizeof v->name, "%s_%dw", model ? model : "nginx", workers);
+    else
+        snprintf(v->name, sizeof v->name, "%s", model);
+    (*n)++;
+}
 
 static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
 {
@@ -83,23 +103,28 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
                                           : (o->full ? load_full : load_quick);
     size_t nx = SERVER_BENCH == MEM ? (o->full ? 3 : 2)
               : SERVER_BENCH == SLOW ? 5 : (o->full ? 5 : 2);
-    const char *vs[NMODELS + 2];
-    int kinds[NMODELS + 2];
     size_t nv = 0;
-    for (size_t i = 0; i < NMODELS; i++)
-        kinds[nv] = (int)i, vs[nv++] = models[i];
-    snprintf(nginx_n, sizeof nginx_n, "nginx_%dw", cpu_count());
+    int cpus = cpu_count();
+    for (size_t i = 0; i < NMODELS; i++) {
+        /* server_uv_multi is one loop per CPU (its default, said in its name); for / the
+         * other two loops run that way too, beside their one loop. */
+        int multi = strcmp(models[i], "server_uv_multi") == 0;
+        add_series(&nv, models[i], multi ? cpus : 0);
+        if (SERVER_BENCH == ROOT && cpus > 1 && (strcmp(models[i], "server_epoll") == 0 ||
+                                                 strcmp(models[i], "server_uring") == 0))
+            add_series(&nv, models[i], cpus);
+    }
     if (SERVER_BENCH != IO)                 /* nginx has no /io: it is the peer for / only */
-        kinds[nv] = NGINX_1W, vs[nv++] = "nginx_1w";
-    if (SERVER_BENCH == ROOT && cpu_count() > 1)
-        kinds[nv] = NGINX_NW, vs[nv++] = nginx_n;
+        add_series(&nv, NULL, 1);
+    if (SERVER_BENCH == ROOT && cpus > 1)
+        add_series(&nv, NULL, cpus);
     if (only_x >= 0)
         xs = &only_x, nx = 1;
     size_t n = 0;
     for (size_t v = 0; v < nv; v++)
         for (size_t i = 0; i < nx && n < max; i++)
-            pts[n++] = (struct bench_point){ .variant = vs[v], .x = (double)xs[i],
-                                             .kind = kinds[v] };
+            pts[n++] = (struct bench_point){ .variant = series[v].name, .x = (double)xs[i],
+                                             .kind = (int)v };
     return n;
 }
 
@@ -107,9 +132,9 @@ static int run(const struct bench_point *pt, const struct bench_opts *o, double 
 {
     struct target tg;
     /* Idle connections must stay open for the memory points: no header timeout. */
-    int nginx = pt->kind == NGINX_1W ? 1 : pt->kind == NGINX_NW ? cpu_count() : 0;
-    int s = target_start(nginx ? NULL : models[pt->kind], nginx, o->peer,
-                         SERVER_BENCH == MEM ? 0 : 10000, &tg);
+    const struct series *v = &series[pt->kind];
+    int nginx = v->model == NULL;
+    int s = target_start(v->model, v->workers, o->peer, SERVER_BENCH == MEM ? 0 : 10000, &tg);
     if (s != 0)
         return s;
     pid_t slow = 0;
@@ -182,7 +207,9 @@ static const struct bench_def def = {
     .x_unit = "connections",
     .usage =
         "server (bench) - req/s, p50 and p99 for GET / against concurrent connections,\n"
-        "                 every server and nginx (1 worker, one per CPU), wrk as the load\n"
+        "                 every server and nginx (1 worker, one per CPU), wrk as the load;\n"
+        "                 epoll, io_uring, libuv and nginx with one loop and one per CPU\n"
+        "                 (NAME_Nw: N loops or workers)\n"
         "\n"
         "Usage: bench_server [--seconds S] [--connections N] [--peers DIR] [common flags]\n"
         "  --connections N  measure only N concurrent connections\n",

@@ -21,6 +21,9 @@
  * The servers: the six of demos/async, server_epoll and server_uring (a server that is not
  * built is skipped, said on stderr), and nginx with one worker (skipped where it is not
  * installed). Without strace every point is skipped, as other benches do without a peer.
+ * 64 connections by default, the issue's `wrk -c64`. server_prefork runs one worker per
+ * connection (server_prefork_64w): a keep-alive connection keeps its worker, so with
+ * fewer workers the connections beyond them would wait in the accept queue for ever.
  */
 #include "core.h"
 #include "harness.h"
@@ -43,7 +46,7 @@
 #define MAX_CONNS 1000
 
 static long requests = -1;                  /* --requests: total per pass (-1: mode's) */
-static long conns = 8;                      /* --connections */
+static long conns = 64;                     /* --connections */
 
 static int flag(const char *name, const char *value)
 {
@@ -61,6 +64,13 @@ static const char *models[] = { "server_uv", "server_uv_multi", "server_threads"
                                 "server_epoll", "server_uring" };
 #define NMODELS (sizeof models / sizeof *models)
 enum { NGINX = NMODELS };                   /* the kind of the nginx point */
+static char prefork_name[48];               /* "server_prefork_<conns>w" */
+
+/* --workers for models[kind]: one prefork worker per connection, else the default. */
+static int workers_for(int kind)
+{
+    return strcmp(models[kind], "server_prefork") == 0 ? (int)conns : 0;
+}
 
 /* The metrics, in def.metrics order: run() fills values[] by these indices. */
 enum { M_TOTAL, M_READ, M_WRITE, M_WAIT, M_URING, M_ACCEPT, M_OTHER, M_CTXSW, M_COUNT };
@@ -69,9 +79,11 @@ static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts 
 {
     (void)o;
     size_t n = 0;
+    snprintf(prefork_name, sizeof prefork_name, "server_prefork_%ldw", conns);
     for (size_t i = 0; i < NMODELS && n < max; i++)
-        pts[n++] = (struct bench_point){ .variant = models[i], .x = (double)conns,
-                                         .kind = (int)i };
+        pts[n++] = (struct bench_point){ .variant = workers_for((int)i) ? prefork_name
+                                                                        : models[i],
+                                         .x = (double)conns, .kind = (int)i };
     if (n < max)
         pts[n++] = (struct bench_point){ .variant = "nginx_1w", .x = (double)conns,
                                          .kind = NGINX };
@@ -251,7 +263,7 @@ static size_t tree_pids(pid_t pid, pid_t *pids, size_t n, size_t max)
  * was exiting. Returns 0 when it attached to at least one, else -1 (said on stderr). */
 static int wait_attached(int fd, size_t want)
 {
-    char buf[4096];
+    static char buf[64 * 1024];             /* a line per process: a prefork of 1000 */
     size_t len = 0, seen = 0, ok = 0;
     int64_t deadline = now_ns() + 10 * (int64_t)1000000000;
     while (seen < want && len < sizeof buf - 1 && now_ns() < deadline) {
@@ -273,7 +285,7 @@ static int wait_attached(int fd, size_t want)
     return seen < want || ok == 0 ? -1 : 0;
 }
 
-#define MAX_PIDS 64
+#define MAX_PIDS (MAX_CONNS + 16)     /* a prefork server: a worker per connection */
 
 /* Start `strace -f -c -o file -p PID...` on the server's processes and wait until it has
  * attached to each. Returns 0; 1 when strace is not installed (said: skip); -1 when it
@@ -282,8 +294,9 @@ static int strace_attach(pid_t pid, const char *file, struct spawn *s)
 {
     pid_t pids[MAX_PIDS];
     size_t n = tree_pids(pid, pids, 0, MAX_PIDS);
-    char *argv[5 + 2 * MAX_PIDS + 1] = { "strace", "-f", "-c", "-o", (char *)file };
-    char pidtxt[MAX_PIDS][16];
+    static char *argv[5 + 2 * MAX_PIDS + 1] = { "strace", "-f", "-c", "-o" };
+    static char pidtxt[MAX_PIDS][16];
+    argv[4] = (char *)file;
     size_t a = 5;
     for (size_t i = 0; i < n; i++) {
         snprintf(pidtxt[i], sizeof pidtxt[i], "%d", (int)pids[i]);
@@ -397,7 +410,8 @@ static int run(const struct bench_point *pt, const struct bench_opts *o, double 
         return 1;
     struct target tg;
     target_death_signal(SIGKILL);           /* see server_target.h: a detach can eat SIGTERM */
-    int s = target_start(nginx ? NULL : models[pt->kind], nginx, o->peer, 10000, &tg);
+    int s = target_start(nginx ? NULL : models[pt->kind], nginx ? 1 : workers_for(pt->kind),
+                         o->peer, 10000, &tg);
     if (s != 0)
         return s;
     struct load *l = xmalloc(sizeof *l);
@@ -437,7 +451,8 @@ static const struct bench_def def = {
         "\n"
         "Usage: bench_syscalls [--requests N] [--connections C] [--peers DIR] [common flags]\n"
         "  --requests N     requests per pass (default 20000, full: 100000)\n"
-        "  --connections C  keep-alive connections, one request in flight each (default 8)\n",
+        "  --connections C  keep-alive connections, one request in flight each (default 64,\n"
+        "                   as the issue's wrk -c64; server_prefork gets C workers)\n",
     .metrics = { { "syscalls_per_req", "calls" }, { "read_per_req", "calls" },
                  { "write_per_req", "calls" }, { "wait_per_req", "calls" },
                  { "uring_enter_per_req", "calls" }, { "accept_per_req", "calls" },

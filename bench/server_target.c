@@ -24,13 +24,17 @@ void target_death_signal(int sig)
     model_death = sig;
 }
 
-/* Start build/bin/<model> --port 0 and read its port from "listening on ADDR:PORT". */
-static int start_model(const char *model, long header_timeout_ms, struct target *t)
+/* Start build/bin/<model> --port 0 [--workers N] and read its port from "listening on
+ * ADDR:PORT". */
+static int start_model(const char *model, int workers, long header_timeout_ms,
+                       struct target *t)
 {
-    char path[PATH_MAX], timeout[24];
+    char path[PATH_MAX], timeout[24], nworkers[24];
     sibling_program(model, path, sizeof path);      /* the servers are built beside the bench */
     snprintf(timeout, sizeof timeout, "%ld", header_timeout_ms);
-    char *argv[] = { (char *)model, "--port", "0", "--header-timeout", timeout, NULL };
+    snprintf(nworkers, sizeof nworkers, "%d", workers);
+    char *argv[] = { (char *)model, "--port", "0", "--header-timeout", timeout,
+                     workers > 0 ? "--workers" : NULL, nworkers, NULL };
     struct spawn_opts so = { .file = path, .death_signal = model_death, .out = SPAWN_PIPE };
     struct spawn s;
     t->dir[0] = '\0';
@@ -59,9 +63,17 @@ static int start_model(const char *model, long header_timeout_ms, struct target 
     }
     close(s.out_fd);        /* later lines (the stop message) are not needed */
     if (t->port <= 0) {
+        int status = 0;
+        if (xwaitpid(t->pid, &status, WNOHANG) == 0) {
+            kill(t->pid, SIGKILL);
+            xwaitpid(t->pid, &status, 0);
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == TARGET_UNAVAILABLE) {
+            fprintf(stderr, "server: %s cannot run on this machine (said above) - its "
+                            "points skipped\n", model);
+            return 1;
+        }
         fprintf(stderr, "server: %s did not say where it listens\n", model);
-        kill(t->pid, SIGKILL);
-        xwaitpid(t->pid, NULL, 0);
         return -1;
     }
     return 0;
@@ -178,12 +190,12 @@ static int start_nginx(int workers, const char *nginx_conf, struct target *t)
     return -1;
 }
 
-int target_start(const char *model, int nginx_workers, const char *nginx_conf,
+int target_start(const char *model, int workers, const char *nginx_conf,
                  long header_timeout_ms, struct target *t)
 {
-    if (nginx_workers > 0)
-        return start_nginx(nginx_workers, nginx_conf, t);
-    return start_model(model, header_timeout_ms, t);
+    if (!model)
+        return start_nginx(workers > 0 ? workers : 1, nginx_conf, t);
+    return start_model(model, workers, header_timeout_ms, t);
 }
 
 int target_stop(struct target *t)

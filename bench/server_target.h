@@ -11,18 +11,23 @@
 
 #include <sys/types.h>
 
+/* The exit status of a server that cannot run on this machine (69, EX_UNAVAILABLE from
+ * sysexits.h: server_uring where io_uring is refused). Its points are skipped. */
+#define TARGET_UNAVAILABLE 69
+
 struct target {
     pid_t pid;
     int port;
     char dir[64];           /* nginx's temporary folder, "" for the course's servers */
 };
 
-/* Start a target: with nginx_workers > 0 nginx with that many workers, configured from
- * the template at nginx_conf; otherwise the course's server `model` ("server_uv", ...),
- * with --header-timeout header_timeout_ms (0: none). Returns 0 once it accepts
- * connections on t->port; 1 when nginx is not installed or its template is missing (said
- * on stderr: skip the point); -1 on failure (said on stderr). */
-int target_start(const char *model, int nginx_workers, const char *nginx_conf,
+/* Start a target: the course's server `model` ("server_uv", ...), with --workers N when
+ * workers > 0 (else its default) and --header-timeout header_timeout_ms (0: none); or,
+ * with model NULL, nginx with `workers` workers (at least 1), configured from the
+ * template at nginx_conf. Returns 0 once it accepts connections on t->port; 1 when nginx
+ * is not installed or its template is missing, or the server exited TARGET_UNAVAILABLE
+ * (said on stderr: skip the point); -1 on failure (said on stderr). */
+int target_start(const char *model, int workers, const char *nginx_conf,
                  long header_timeout_ms, struct target *t);
 
 /* The signal the course's servers started from now on get when the bench dies: SIGTERM

@@ -2,8 +2,9 @@
 of a keep-alive client costs the server at least one read and one write (a count below 1
 means strace missed threads or processes), the families it names add up to no more than
 the total, and an event loop on epoll makes no io_uring_enter. server_uv is one process;
-server_prefork's workers exist before strace attaches, so they must each be named with -p
-(strace -f alone follows only children started later). Skipped (77) without strace."""
+server_prefork's workers (one per connection, 64 by default: server_prefork_64w) exist
+before strace attaches, so they must each be named with -p (strace -f alone follows only
+children started later). Skipped (77) without strace."""
 import shutil
 import sys
 from testlib import check, done, metric, parse_csv, program, run
@@ -13,7 +14,7 @@ if not shutil.which("strace"):
     sys.exit(77)
 
 FAMILIES = ("read", "write", "wait", "uring_enter", "accept", "other")
-for model in ("server_uv", "server_prefork"):
+for model in ("server_uv", "server_prefork_64w"):
     r = run([program("bench_syscalls"), "--variant", model, "--requests", "300",
              "--repeat", "1"], timeout=120)
     check(r.returncode == 0, f"bench_syscalls --variant {model} exits 0", r.stderr[-1500:])
