@@ -48,7 +48,7 @@ def reading(rows, machine):
                     + (f" ({at['vfork+exec']:.0f} µs with vfork+exec)"
                        if at["vfork+exec"] is not None else ""))
             if at["posix_spawn"] < at["fork+exec"]:
-                text += (f", {at["fork+exec"] / at["posix_spawn"]:.1f}x less: posix_spawn "
+                text += (f", {at['fork+exec'] / at['posix_spawn']:.1f}x less: posix_spawn "
                          f"copies no page table, which is why it exists")
             parts.append(text)
     if not parts:
