@@ -6,7 +6,10 @@
  * same code) for --seconds: T threads released together, each incrementing its own counter
  * (a relaxed atomic load and store: a plain store every time, no locked instruction);
  * incs_per_s is all their increments over the wall time from the first thread's start to
- * the last one's finish. Series: a layout and a placement:
+ * the last one's finish; cpu_ns_per_inc is the threads' CPU time over their increments, what
+ * one increment costs while its thread runs (less disturbed by other load on the machine,
+ * which takes CPUs away but does not slow an increment down). Series: a layout and a
+ * placement:
  *   packed   counters 8 bytes apart: eight share a 64-byte line
  *   pad64    a line each
  *   pad128   two lines each (out of reach of the adjacent-line prefetcher)
@@ -52,6 +55,7 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
         return -1;
     }
     values[0] = (double)r.total / r.wall_s;
+    values[1] = r.cpu_ns_per_inc;
     return 0;
 }
 
@@ -66,7 +70,7 @@ static const struct bench_def def = {
         "                        spread over the CPUs (split), on one CPU, or unpinned\n"
         "\n"
         "Usage: bench_false_sharing [--seconds S] [--placement LIST] [common flags]\n",
-    .metrics = { { "incs_per_s", "inc/s" } },
+    .metrics = { { "incs_per_s", "inc/s" }, { "cpu_ns_per_inc", "ns" } },
     .seconds_quick = 0.05,
     .seconds_full = 0.3,
     .uses_placement = 1,

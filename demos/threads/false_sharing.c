@@ -102,10 +102,9 @@ int main(int argc, char **argv)
         struct fs_result r;
         fs_run(&c, &r);
         rate[l] = (double)r.total / r.wall_s;
-        printf("  %-6s (%3d bytes apart): %6.1f M increments/s in all, %6.1f M per thread "
-               "(slowest thread %.1f M)\n", fs_layout_names[l], fs_layout_stride[l],
-               rate[l] / 1e6, rate[l] / 1e6 / (double)o.threads,
-               (double)r.slowest / r.wall_s / 1e6);
+        printf("  %-6s (%3d bytes apart): %7.1f M increments/s in all, %7.1f M per thread; "
+               "%5.2f ns per increment on CPU\n", fs_layout_names[l], fs_layout_stride[l],
+               rate[l] / 1e6, rate[l] / 1e6 / (double)o.threads, r.cpu_ns_per_inc);
         /* The counters in memory must agree with what the threads counted: each thread is
          * its counter's only writer, so nothing can be lost in any layout. */
         if (o.count) {

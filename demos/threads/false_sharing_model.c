@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char *const fs_layout_names[] = { "packed", "pad64", "pad128", NULL };
 const int fs_layout_stride[] = { 8, 64, 128 };
@@ -22,6 +23,7 @@ struct worker {
     long index;
     uint64_t done;                       /* increments made, counted in a register */
     int64_t began, finished;             /* its own clock: main may not be on a CPU yet */
+    int64_t cpu_ns;                      /* its CPU time while incrementing */
 };
 
 static struct {
@@ -48,6 +50,13 @@ static inline void increment(_Atomic uint64_t *c)
 }
 /* [/snippet:layout] */
 
+static int64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -60,6 +69,7 @@ static void *worker_main(void *arg)
     }
     pthread_barrier_wait(&sh.start);
     w->began = now_ns();
+    int64_t cpu0 = thread_cpu_ns();
     uint64_t done = 0;
     if (c->count > 0) {
         for (long k = 0; k < c->count; k++)
@@ -72,6 +82,7 @@ static void *worker_main(void *arg)
             done += BATCH;
         }
     }
+    w->cpu_ns = thread_cpu_ns() - cpu0;
     w->finished = now_ns();
     w->done = done;
     return NULL;
@@ -114,7 +125,9 @@ void fs_run(const struct fs_config *c, struct fs_result *r)
     memset(r, 0, sizeof *r);
     int64_t first = w[0].began, last = w[0].finished;
     r->slowest = r->fastest = w[0].done;
+    int64_t cpu = 0;
     for (long i = 0; i < n; i++) {
+        cpu += w[i].cpu_ns;
         r->total += atomic_load(w[i].counter);
         r->counted += w[i].done;
         first = w[i].began < first ? w[i].began : first;
@@ -123,6 +136,7 @@ void fs_run(const struct fs_config *c, struct fs_result *r)
         r->fastest = w[i].done > r->fastest ? w[i].done : r->fastest;
     }
     r->wall_s = (double)(last - first) / 1e9;
+    r->cpu_ns_per_inc = r->counted ? (double)cpu / (double)r->counted : 0;
     pthread_barrier_destroy(&sh.start);
     free(tids);
     free(w);

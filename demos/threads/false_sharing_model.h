@@ -51,6 +51,9 @@ struct fs_result {
     uint64_t counted;        /* the same, as the threads counted them in registers */
     uint64_t slowest, fastest;   /* the fewest and the most increments of one thread */
     double wall_s;           /* from the first thread's start to the last one's finish */
+    double cpu_ns_per_inc;   /* CPU time of all threads over their increments: what one
+                              * increment costs while its thread runs, whatever else the
+                              * machine does (time spent waiting for a CPU is not in it) */
 };
 
 /* Run c->threads threads, released together by a barrier, each incrementing its own
