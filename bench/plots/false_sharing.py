@@ -25,11 +25,17 @@ def reading(rows, machine):
         return "No packed and padded pair was measured at the same thread count."
     text = "With " + "; with ".join(parts) + "."
     spread = [rate.get((l, "split", x)) for l in ("packed", "pad64")]
+    same = [rate.get((l, "same-cpu", x)) for l in ("packed", "pad64")]
     if all(spread) and spread[1] > spread[0] * 1.2:
         text += (" Spread over CPUs, the packed counters' shared line travels between caches "
-                 "at every store; on one CPU there is one cache and the layouts run alike.")
+                 "at every store.")
     elif all(spread):
         text += (" Here the layouts ran alike even spread over CPUs: on this machine the "
                  "line's travel was no slower than a store (a VM whose vCPUs share a core, "
                  "or a loaded machine where the threads rarely ran at once).")
+    if all(same):
+        ratio = same[1] / same[0]
+        text += (" On one CPU there is one cache and no line travels: "
+                 + ("the layouts ran alike." if 0.8 <= ratio <= 1.25 else
+                    f"the {ratio:.2f}x between them there is run-to-run noise."))
     return text
