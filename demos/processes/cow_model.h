@@ -45,10 +45,11 @@ struct cow_region {
     size_t map_bytes;
 };
 
-/* Map `bytes` (a multiple of the page size) starting on a 2 MiB boundary, advise it as `kind` says (COW_SMALL and COW_DONTFORK
- * ask for 4 KiB pages with MADV_NOHUGEPAGE, so a THP "always" setting cannot change what
- * is measured), then write every page once, so all are present before any fork. Exits
- * naming the call on failure; a kernel without THP is not a failure (see cow_huge_bytes()). */
+/* Map `bytes` (a multiple of the page size) starting on a 2 MiB boundary, advise it as
+ * `kind` says (COW_SMALL and COW_DONTFORK ask for 4 KiB pages with MADV_NOHUGEPAGE, so a
+ * THP "always" setting cannot change what is measured), then write every page once, so all
+ * are present before any fork. Exits naming the call on failure; a kernel without THP is
+ * not a failure (see cow_huge_bytes()). */
 void cow_region_map(struct cow_region *r, size_t bytes, enum cow_kind kind);
 void cow_region_unmap(struct cow_region *r);
 
