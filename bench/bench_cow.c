@@ -58,7 +58,8 @@ static int flag(const char *name, const char *value)
 {
     if (strcmp(name, "--mib"))
         return 0;
-    nsizes = parse_long_list(name, value, 1, 65536, sizes_flag, COW_WRITE ? 1 : MAX_SIZES);
+    nsizes = parse_long_list(name, value, 1, cow_max_mib(), sizes_flag,
+                             COW_WRITE ? 1 : MAX_SIZES);
     return 1;
 }
 

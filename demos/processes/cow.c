@@ -30,7 +30,8 @@ static const char usage_text[] =
     "      the child's page faults and write time; posix_spawn and vfork for comparison\n"
     "\n"
     "Usage: cow [--mib N] [--touch P] [--region small|huge|dontfork] [--hold S]\n"
-    "  --mib N      memory the parent maps and touches before fork, in MiB (default 256)\n"
+    "  --mib N      memory the parent maps and touches before fork, in MiB (default 256;\n"
+    "               at most half the RAM: the child's copy must fit beside it)\n"
     "  --touch P    fraction of its pages the child writes, 0 .. 1 (default 0.5; 0 with\n"
     "               --region dontfork, where the child has no region to write)\n"
     "  --region R   small: 4 KiB pages (MADV_NOHUGEPAGE, the default); huge: ask for\n"
@@ -62,7 +63,7 @@ static struct run parse_flags(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'm': o.mib = parse_long("--mib", optarg, 1, 65536); break;
+        case 'm': o.mib = parse_long("--mib", optarg, 1, cow_max_mib()); break;
         case 't': o.touch = parse_double("--touch", optarg, 0, 1); touch_given = 1; break;
         case 'r': o.kind = (enum cow_kind)parse_choice("--region", optarg, cow_kind_names); break;
         case 'H': o.hold_s = parse_double("--hold", optarg, 0, 3600); break;

@@ -52,6 +52,15 @@ void cow_region_map(struct cow_region *r, size_t bytes, enum cow_kind kind)
     memset(r->base, 1, bytes);           /* every page present before the fork */
 }
 
+long cow_max_mib(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || size <= 0)
+        return 1024;                     /* unknown: a size every course machine holds */
+    long mib = (long)((unsigned long long)pages * (unsigned long long)size >> 21);
+    return mib > 0 ? mib : 1;
+}
+
 void cow_region_unmap(struct cow_region *r)
 {
     if (r->map && munmap(r->map, r->map_bytes) == -1)

@@ -51,6 +51,11 @@ struct cow_region {
  * are present before any fork. Exits naming the call on failure; a kernel without THP is
  * not a failure (see cow_huge_bytes()). */
 void cow_region_map(struct cow_region *r, size_t bytes, enum cow_kind kind);
+
+/* The largest region, in MiB, that a parent and a child writing all of it can hold at once
+ * in this machine's RAM: half of it (at least 1). Flags are checked against it, so a typo
+ * cannot send the machine into the OOM killer. */
+long cow_max_mib(void);
 void cow_region_unmap(struct cow_region *r);
 
 /* How many bytes of the region this process maps with huge pages (AnonHugePages in
