@@ -4,8 +4,9 @@
  *                         [--placement spread|same-cpu|unpinned] [--seconds S | --count K]
  * Observe:  each thread increments a counter of its own - no lock, no race, nothing
  *           shared. Packed side by side (8 bytes apart, one 64-byte cache line for eight of
- *           them) the counters go several times slower than padded 64 bytes apart, because
- *           each store takes the line from the other CPUs. 128 bytes apart can be faster
+ *           them) the counters go slower - often several times - than padded 64 bytes
+ *           apart, because each store takes the line from the other CPUs (on a small VM
+ *           whose vCPUs share a cache the difference can all but vanish). 128 bytes apart can be faster
  *           still on CPUs that fetch lines in pairs. With --placement same-cpu the threads
  *           take turns on one CPU and one cache, and the difference vanishes.
  * Try:      false_sharing --threads 1 (nothing to share); false_sharing --placement
