@@ -29,6 +29,9 @@ TINY = {
     "tasks_latency": ["--variant", "broker", "--tasks", "20"],
     "tasks_journal": ["--variant", "fsync-batch", "--tasks", "200"],
     "buffer": ["--seconds", "0.01"],
+    "cow": ["--mib", "2,4"],
+    "cow_write": ["--mib", "4"],
+    "false_sharing": ["--seconds", "0.01"],
 }
 # Units of measured times and rates: these must be strictly positive (counts may be 0).
 POSITIVE_UNITS = ("ns", "MiB/s")

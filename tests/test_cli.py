@@ -45,6 +45,8 @@ BAD_VALUES = {
     "jobs": ["work", "--lease-ms", "0"],
     "bounded_buffer": ["--wrong", "while"],
     "signals": ["--mode", "sometimes"],
+    "cow": ["--touch", "1.5"],
+    "false_sharing": ["--layout", "diagonal"],
 }
 
 # For each program, one whole-number flag; decimal flags (seconds) and list flags where it
@@ -69,16 +71,19 @@ WHOLE = {
     "bench_tasks": "--tasks", "bench_tasks_latency": "--tasks", "bench_tasks_journal": "--tasks",
     "bounded_buffer": "--capacity",
     "signals": "--signals",
+    "cow": "--mib", "false_sharing": "--count", "bench_cow_write": "--mib",
 }
 DECIMAL = {
     "spin": "--seconds", "shared_heap": "--seconds", "switching": "--seconds",
     "bench_heap": "--seconds", "bench_locks": "--seconds", "bench_pool": "--seconds",
     "bench_spin": "--seconds", "bench_switching": "--seconds", "bench_server_io": "--seconds",
     "bench_buffer": "--seconds",
+    "cow": "--touch", "false_sharing": "--seconds", "bench_false_sharing": "--seconds",
 }
 LISTS = {
     "switching": ["--tasks"], "bench_create": ["--heap-mib"],
     "bench_ctxswitch": ["--sizes", "--placement"], "bench_ipc": ["--placement"],
+    "bench_cow": ["--mib"], "bench_false_sharing": ["--placement"],
 }
 BAD_WHOLE = ["+2", " 2", "0x10", "2.5"]
 BAD_DECIMAL = ["0x10", "1e1", "+1", "inf"]

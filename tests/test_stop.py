@@ -105,6 +105,10 @@ CASES = {
     "crash": ("crash", ["--workers", "process", "--tasks", "3", "--bad", "0", "--ms", "10000"],
               kids(2)),
     "spin": ("spin", ["--processes", "2", "--seconds", "3600"], kids(2)),
+    # Ready once the child has reported and holds its copy (before that, a dead parent's
+    # pipe would end it with SIGPIPE, whatever it asked the kernel).
+    "cow": ("cow", ["--mib", "16", "--hold", "60"],
+            lambda: lambda pid, out: "holds its copy" in out and children(1)(pid, out)),
     "switching": ("switching", ["--processes", "--kind", "cpu", "--tasks", "2",
                                 "--seconds", "60"], kids(2)),
     "server_fork": ("server_fork", ["--port", "0"], lambda: Server(1, connect=True)),

@@ -42,7 +42,7 @@ static const char usage_text[] =
 /* Each worker's result lives on its own 64-byte cache line. The loop below writes its slot
  * only once, at the end; but a worker that wrote its slot as it ran (a counter, say) would
  * make the CPUs pass a shared line back and forth ("false sharing") and slow every loop
- * down for no reason the student could see. docs/threads/spin.md's Try shows it. */
+ * down for no reason the student could see. The false_sharing demo measures it. */
 struct slot {
     _Alignas(64) uint64_t loops;    /* how many times the loop body ran */
     uint64_t checksum;              /* the loop's result, kept so the compiler keeps the work */
