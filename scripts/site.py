@@ -89,6 +89,12 @@ LESSON_CHARTS = {
     "docs/distributed/redis.md": ["tasks", "tasks_latency"],
     "docs/distributed/many_machines.md": ["tasks"],
     "docs/measure.md": ["timeline"],
+    "docs/threads/bounded_buffer.md": ["buffer", "buffer-skew"],
+    "docs/threads/ring_buffer.md": ["buffer", "buffer-skew"],
+    "docs/processes/cow.md": ["cow", "cow_write"],
+    "docs/processes/cow_model.md": ["cow", "cow_write"],
+    "docs/threads/false_sharing.md": ["false_sharing", "false_sharing-cpu"],
+    "docs/threads/false_sharing_model.md": ["false_sharing", "false_sharing-cpu"],
 }
 
 # Other words for a glossary entry (its heading, lower-cased, is always one). A word with a
