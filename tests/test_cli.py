@@ -43,6 +43,8 @@ BAD_VALUES = {
     "producer": ["--size", "0"],
     "consumer": ["--wait-ms", "soon"],
     "jobs": ["work", "--lease-ms", "0"],
+    "zombies": ["--mode", "ghost"],
+    "fork_threads": ["--timeout-ms", "0"],
 }
 
 # For each program, one whole-number flag; decimal flags (seconds) and list flags where it
@@ -65,6 +67,7 @@ WHOLE = {
     "bench_server_io": "--connections", "bench_server_mem": "--connections",
     "bench_syscalls": "--requests",
     "bench_tasks": "--tasks", "bench_tasks_latency": "--tasks", "bench_tasks_journal": "--tasks",
+    "zombies": "--hold", "fork_threads": "--forks",
 }
 DECIMAL = {
     "spin": "--seconds", "shared_heap": "--seconds", "switching": "--seconds",

@@ -1,0 +1,44 @@
+"""fork_threads: fork() while another thread holds a mutex leaves the child stuck on the
+copied, locked mutex for good - the parent's bounded wait (a pidfd and poll) sees it, kills
+it and says so; each fix (exec after fork, pthread_atfork handlers, posix_spawn) lets the
+child take the lock and exit 0; children that malloc() while two threads churn in one
+arena never get stuck (glibc's fork takes malloc's locks). No child is left when the
+parent alone is signalled while its stuck child waits.
+
+The bare verdict does not depend on the timeout: the child can never get the lock, so a
+short one gives the same outcome as any other. The fixes get a long one, a hang guard."""
+import re
+import signal
+from testlib import check, done, program, run, session_processes, signal_parent_alone
+
+SHORT, LONG = "200", "60000"
+
+r = run([program("fork_threads"), "--mode", "bare", "--timeout-ms", SHORT])
+check(r.returncode == 0, "fork_threads --mode bare exits 0", r.stderr)
+check(re.search(rf"^bare: child \d+ stuck on the lock after {SHORT} ms, killed$", r.stdout,
+                re.M) is not None,
+      "bare: the child is stuck on the lock, detected and killed", r.stdout)
+
+for mode in ("exec", "atfork", "spawn"):
+    r = run([program("fork_threads"), "--mode", mode, "--timeout-ms", LONG])
+    check(r.returncode == 0, f"fork_threads --mode {mode} exits 0", r.stderr)
+    check(re.search(rf"^{mode}: child \d+ took the lock and exited with status 0$", r.stdout,
+                    re.M) is not None and "stuck" not in r.stdout,
+          f"{mode}: the child takes the lock and exits 0", r.stdout + r.stderr)
+
+r = run([program("fork_threads"), "--mode", "malloc", "--forks", "50", "--timeout-ms", LONG],
+        timeout=240)
+check(r.returncode == 0 and "malloc: 0 of 50 children stuck" in r.stdout,
+      "malloc: no child forked beside threads in malloc() is stuck", r.stdout + r.stderr)
+
+# The parent alone is signalled while its stuck child waits (its timeout far away).
+for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+    what = f"--mode bare, {sig.name} to the parent alone"
+    rc, out, left, ready, pid = signal_parent_alone(
+        [program("fork_threads"), "--mode", "bare", "--timeout-ms", "600000"], sig,
+        lambda pid, out: "fork()" in out and len(session_processes(pid)) >= 2)
+    if not check(ready, f"{what}: its child exists", out[-800:]):
+        continue
+    check(rc == -sig, f"{what}: it dies of {sig.name} (exit {rc})", out[-800:])
+    check(not left, f"{what}: no process of its session is left", out[-800:])
+done()
