@@ -28,8 +28,15 @@ for mode in ("exec", "atfork", "spawn"):
 
 r = run([program("fork_threads"), "--mode", "malloc", "--forks", "50", "--timeout-ms", LONG],
         timeout=240)
-check(r.returncode == 0 and "malloc: 0 of 50 children stuck" in r.stdout,
-      "malloc: no child forked beside threads in malloc() is stuck", r.stdout + r.stderr)
+if "AddressSanitizer's allocator" in r.stdout:
+    # ASan's allocator (GCC 12) takes no locks around fork(): children may get stuck there,
+    # and the program says so; what must hold is that each stuck one was killed and counted.
+    check(r.returncode == 0 and re.search(r"malloc: \d+ of 50 children stuck", r.stdout),
+          "malloc (ASan build): every child ends, stuck ones killed and counted",
+          r.stdout + r.stderr)
+else:
+    check(r.returncode == 0 and "malloc: 0 of 50 children stuck (expected 0: glibc" in r.stdout,
+          "malloc: no child forked beside threads in malloc() is stuck", r.stdout + r.stderr)
 
 # The parent alone is signalled while its stuck child waits (its timeout far away).
 for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
