@@ -14,8 +14,9 @@
  *           own allocator locks, so a child can malloc() while other threads were inside
  *           malloc() - none of --forks children gets stuck.
  * Try:      fork_threads --mode bare --timeout-ms 5000  (no timeout ever frees it)
- *           python3.12 -c 'import os, threading; threading.Thread(target=input).start();
- *           os.fork() or os._exit(0)' </dev/tty   (the DeprecationWarning; see the page)
+ *           fork_threads --mode atfork --hold-ms 1000 (fork() now waits for the lock)
+ *           Python 3.12 warns about os.fork() with threads; 3.14 no longer forks by
+ *           default: the page shows the warning and says why.
  * Python:   docs/seeds.md#seed-000, multiprocessing's start methods fork, spawn, forkserver
  * See also: docs/processes/fork_threads.md
  */
