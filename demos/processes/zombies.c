@@ -214,9 +214,10 @@ static pid_t make_orphan(int new_session, pid_t *middle)
         if (grandchild == -1)
             die_child_errno("fork");
         if (grandchild == 0) {
-            /* Not a session leader (the middle child is), so it can never acquire a
-             * controlling terminal again. A real daemon would now chdir("/"), umask(0)
-             * and point 0, 1 and 2 at /dev/null; this one keeps stdout for the demo. */
+            /* A daemon: not a session leader (the middle child is), so it can never
+             * acquire a controlling terminal again. A real one would now chdir("/"),
+             * umask(0), point 0, 1 and 2 at /dev/null and close the rest - our lifeline
+             * too; this one keeps them for the demo. */
             close(report[1]);
             live_until_lifeline_ends();
         }
