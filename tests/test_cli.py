@@ -47,6 +47,8 @@ BAD_VALUES = {
     "signals": ["--mode", "sometimes"],
     "cow": ["--touch", "1.5"],
     "false_sharing": ["--layout", "diagonal"],
+    "zombies": ["--mode", "ghost"],
+    "fork_threads": ["--timeout-ms", "0"],
 }
 
 # For each program, one whole-number flag; decimal flags (seconds) and list flags where it
@@ -72,6 +74,7 @@ WHOLE = {
     "bounded_buffer": "--capacity",
     "signals": "--signals",
     "cow": "--mib", "false_sharing": "--count", "bench_cow_write": "--mib",
+    "zombies": "--hold", "fork_threads": "--forks",
 }
 DECIMAL = {
     "spin": "--seconds", "shared_heap": "--seconds", "switching": "--seconds",
