@@ -44,7 +44,9 @@ enum { RES_DONE = 1, RES_ERROR, RES_LOST };        /* what a result-pipe record 
 enum { SLOT_IDLE, SLOT_TAKING, SLOT_RUNNING };     /* what a worker is doing */
 enum { MAX_BATCH = 64 };
 /* Ring transport: records per ring (8 KiB of tasks and 16 KiB of results per worker); how
- * many times a side looks at its ring(s) before it sleeps; how long it sleeps at most - the
+ * many times a side looks at its ring(s) before it sleeps, when there is a CPU to spare for
+ * it (p->spins; with no spare CPU a spinner only delays the side it waits for, so it sleeps
+ * at once); how long it sleeps at most - the
  * parent wakes that often to look for dead workers, a worker to check on its parent. */
 enum { RING_CAP = 256, RING_SPINS = 200 };
 #define PARENT_NAP_NS 10000000        /* 10 ms */
@@ -133,7 +135,7 @@ struct procpool {
     struct procpool_stats stats;
     /* Ring transport (ring != 0): the rings and their mapping; the next worker to try
      * first; when the parent last polled the pidfds. The pipes are not made then. */
-    int ring, next_try;
+    int ring, next_try, spins;
     struct wring *wr;
     void *ring_map;
     size_t ring_map_size;
@@ -283,13 +285,13 @@ static inline void spin_pause(void)
  * look once more, and sleep on the doorbell - bounded, to check now and then that the
  * parent is still there (PR_SET_PDEATHSIG should have killed us already; this is the
  * belt to its braces). */
-static uint64_t wait_for_tasks(struct wring *me, pid_t parent)
+static uint64_t wait_for_tasks(struct wring *me, pid_t parent, int max_spins)
 {
     for (int spins = 0;; spins++) {
         uint64_t n = shmring_ready(me->tasks);
         if (n > 0)
             return n;
-        if (spins < RING_SPINS) {
+        if (spins < max_spins) {
             spin_pause();
             continue;
         }
@@ -317,7 +319,7 @@ static noreturn void worker_ring_main(struct procpool *p, int w, pid_t parent)
     long completed = 0;
     pid_t self = getpid();
     for (;;) {
-        uint64_t got = wait_for_tasks(me, parent);
+        uint64_t got = wait_for_tasks(me, parent, p->spins);
         uint64_t want = (uint64_t)p->batch;
         if (p->max_tasks > 0 && (long)want > p->max_tasks - completed)
             want = (uint64_t)(p->max_tasks - completed);
@@ -680,7 +682,7 @@ static void pump_ring(struct procpool *p, double timeout_s)
     uint64_t got = drain_rings(p);
     int64_t now = now_ns(), deadline = timeout_s < 0 ? INT64_MAX
                                      : now + (int64_t)(timeout_s * 1e9);
-    for (int spins = 0; got == 0 && spins < RING_SPINS && now_ns() < deadline; spins++) {
+    for (int spins = 0; got == 0 && spins < p->spins && now_ns() < deadline; spins++) {
         spin_pause();
         got = drain_rings(p);
     }
@@ -764,6 +766,7 @@ struct procpool *procpool_create(const struct procpool_opts *o)
         size_t rb = shmring_bytes(RING_CAP, sizeof(struct result_rec));
         size_t per = sizeof(struct doorbell) + tb + rb;
         p->ring = 1;
+        p->spins = cpu_count() > p->n ? RING_SPINS : 0;
         p->ring_map_size = (size_t)p->n * per;
         p->ring_map = shared_map(p->ring_map_size);
         p->wr = xcalloc((size_t)p->n, sizeof *p->wr);
