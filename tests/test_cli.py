@@ -65,6 +65,7 @@ WHOLE = {
     "bench_server_io": "--connections", "bench_server_mem": "--connections",
     "bench_syscalls": "--requests",
     "bench_tasks": "--tasks", "bench_tasks_latency": "--tasks", "bench_tasks_journal": "--tasks",
+    "bench_pool_syscalls": "--tasks",
 }
 DECIMAL = {
     "spin": "--seconds", "shared_heap": "--seconds", "switching": "--seconds",

@@ -127,6 +127,12 @@ CASES = {
                    kids(1)),
     "bench_pool-ring": ("bench_pool", ["--variant", "c-ring", "--seconds", "30"] + BENCH,
                         kids(1)),
+    # Under strace: strace, the pool (or Python's) and its workers.
+    "bench_pool_syscalls": ("bench_pool_syscalls", ["--variant", "ring", "--tasks",
+                                                    "100000000"] + BENCH, kids(4)),
+    "bench_pool_syscalls-py": ("bench_pool_syscalls", ["--variant", "py-apply-async",
+                                                       "--tasks", "100000000"] + BENCH,
+                               kids(4)),
     # The Python peers: the bench runs python3, which starts processes of its own.
     "bench_heap-py": ("bench_heap", ["--variant", "py-manager", "--seconds", "30"] + BENCH,
                       kids(3)),
