@@ -318,8 +318,11 @@ static noreturn void worker_ring_main(struct procpool *p, int w, pid_t parent)
     struct task_rec in[MAX_BATCH];
     long completed = 0;
     pid_t self = getpid();
-    for (;;) {
-        uint64_t got = wait_for_tasks(me, parent, p->spins);
+    uint64_t ready = 0;           /* records we know are there: look at the tail only when */
+    for (;;) {                    /* these run out (it is the line the parent writes) */
+        if (ready == 0)
+            ready = wait_for_tasks(me, parent, p->spins);
+        uint64_t got = ready;
         uint64_t want = (uint64_t)p->batch;
         if (p->max_tasks > 0 && (long)want > p->max_tasks - completed)
             want = (uint64_t)(p->max_tasks - completed);
@@ -329,6 +332,7 @@ static noreturn void worker_ring_main(struct procpool *p, int w, pid_t parent)
         for (uint64_t i = 0; i < got; i++)
             memcpy(&in[i], shmring_cell(me->tasks, at + i), sizeof in[i]);
         shmring_consume(me->tasks, got);                 /* taken: ours to answer for */
+        ready -= got;
 
         uint64_t out_at = atomic_load_explicit(&me->results->tail, memory_order_relaxed);
         uint64_t nout = 0;
@@ -478,6 +482,24 @@ static void ring_send(struct procpool *p, int w, const struct task_rec *rec)
     doorbell_ring(r->bell);
 }
 
+/* Move records from the backlog's head into worker w's task ring: as many as it has room
+ * for, but no more than a fair share of the backlog (so that the other workers get some),
+ * published with one store and one look at the doorbell. */
+static void ring_send_run(struct procpool *p, int w)
+{
+    struct wring *r = &p->wr[w];
+    size_t share = p->backlog.len / (size_t)p->n + 1, n;
+    uint64_t room = RING_CAP - (r->sent - r->consumed), moved = 0;
+    while (moved < room && moved < share && p->backlog.len > 0) {
+        const struct task_rec *run = backlog_run(&p->backlog, &n);
+        memcpy(shmring_cell(r->tasks, r->sent), run, sizeof *run);
+        r->sent++, moved++;
+        backlog_consume(&p->backlog, 1);
+    }
+    shmring_publish(r->tasks, moved);
+    doorbell_ring(r->bell);
+}
+
 /* Read every result waiting in every worker's result ring; returns how many. */
 static uint64_t drain_rings(struct procpool *p)
 {
@@ -615,12 +637,10 @@ static void reap_worker(struct procpool *p, int w)
 static void flush_backlog(struct procpool *p)
 {
     while (p->ring && p->backlog.len > 0) {     /* the ring transport: a worker with room */
-        size_t n;
         int w = ring_pick(p);
         if (w < 0)
             return;
-        ring_send(p, w, backlog_run(&p->backlog, &n));
-        backlog_consume(&p->backlog, 1);
+        ring_send_run(p, w);
     }
     while (p->backlog.len > 0 && p->task_w >= 0) {
         size_t n;
