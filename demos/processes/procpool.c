@@ -92,7 +92,8 @@ struct shared {                   /* MAP_SHARED: the parent and every worker see
     pthread_mutex_t take_lock;    /* guards reading the task pipe, and next_seq */
     pthread_mutex_t put_lock;     /* guards writing the result pipe */
     uint64_t next_seq;
-    struct doorbell bell;         /* ring transport: the parent sleeps on it */
+    struct doorbell bell;         /* ring transport: the parent sleeps on it, */
+    _Atomic uint64_t awaited;     /* waiting for task number awaited - 1 (0: any result) */
     struct slot slots[];
 };
 
@@ -307,6 +308,23 @@ static uint64_t wait_for_tasks(struct wring *me, pid_t parent, int max_spins)
     }
 }
 
+/* Ring transport: the parent sleeps; is what a worker just did worth a FUTEX_WAKE? Yes if
+ * the parent waits for any result, or for one of these; or if our task ring runs low
+ * (we have used up what we knew of, or just went below a quarter), since only the parent
+ * can refill it. Not for other results: the parent reads them all when it wakes, so a
+ * run of one-by-one tasks costs a wake-up per ring-full, not one per task. */
+static int worth_waking(struct procpool *p, const struct task_rec *in, uint64_t got,
+                        uint64_t ready)
+{
+    uint64_t awaited = atomic_load_explicit(&p->sh->awaited, memory_order_relaxed);
+    if (awaited == 0 || ready == 0 || (ready <= RING_CAP / 4 && ready + got > RING_CAP / 4))
+        return 1;
+    for (uint64_t i = 0; i < got; i++)
+        if (in[i].seq + 1 == awaited)
+            return 1;
+    return 0;
+}
+
 /* [snippet:ring_worker] */
 /* The worker with the ring transport: the same loop, with no lock and no system call
  * while there are tasks. Taking a record is one store (the ring's head), made after the
@@ -353,8 +371,9 @@ static noreturn void worker_ring_main(struct procpool *p, int w, pid_t parent)
         }
         if (nout > 0) {
             shmring_publish(me->results, nout);          /* the results, in one store */
-            doorbell_ring(&p->sh->bell);                 /* a system call only if the */
-        }                                                /* parent said it sleeps */
+            if (doorbell_asleep(&p->sh->bell) && worth_waking(p, in, got, ready))
+                doorbell_wake(&p->sh->bell);             /* the one system call */
+        }
         if (stop || (p->max_tasks > 0 && completed >= p->max_tasks))
             _exit(0);
     }
@@ -693,10 +712,11 @@ static void look_for_deaths(struct procpool *p)
 
 /* [snippet:ring_pump] */
 /* The ring transport's pump: take the results that are there; if there are none, look a
- * few times, then sleep on the parent's doorbell until a worker rings it or at most
+ * few times, then sleep on the parent's doorbell - waiting for task number awaited - 1, or
+ * for any result when awaited is 0 - until a worker rings it or at most
  * PARENT_NAP_NS (a dead worker never rings: the pidfds are polled after every sleep, and
  * once a millisecond while results keep coming). */
-static void pump_ring(struct procpool *p, double timeout_s)
+static void pump_ring(struct procpool *p, double timeout_s, uint64_t awaited)
 {
     flush_backlog(p);
     uint64_t got = drain_rings(p);
@@ -707,7 +727,8 @@ static void pump_ring(struct procpool *p, double timeout_s)
         got = drain_rings(p);
     }
     if (got == 0 && (now = now_ns()) < deadline) {
-        unsigned seq = doorbell_arm(&p->sh->bell);
+        atomic_store_explicit(&p->sh->awaited, awaited, memory_order_relaxed);
+        unsigned seq = doorbell_arm(&p->sh->bell);     /* publishes awaited too */
         if (rings_ready_sc(p)) {
             doorbell_disarm(&p->sh->bell);
         } else {
@@ -722,10 +743,11 @@ static void pump_ring(struct procpool *p, double timeout_s)
 }
 /* [/snippet:ring_pump] */
 
-void procpool_pump(struct procpool *p, double timeout_s)
+/* One round of the parent's work, waiting up to timeout_s, for task t if not NULL. */
+static void pump(struct procpool *p, double timeout_s, const struct procpool_task *t)
 {
     if (p->ring) {
-        pump_ring(p, timeout_s);
+        pump_ring(p, timeout_s, t ? t->seq + 1 : 0);
         return;
     }
     struct pollfd fds[2 + p->n];
@@ -758,6 +780,11 @@ void procpool_pump(struct procpool *p, double timeout_s)
         else if (fds[i].revents && fds[i].fd != p->task_w)
             reap_worker(p, map[i]);
     }
+}
+
+void procpool_pump(struct procpool *p, double timeout_s)
+{
+    pump(p, timeout_s, NULL);
 }
 
 /* ---- the API ---------------------------------------------------------------------- */
@@ -846,12 +873,12 @@ int procpool_get(struct procpool_task *t, double timeout_s, struct procpool_resu
     while (t->r.state == PROCPOOL_PENDING) {
         double left = timeout_s < 0 ? -1 : (double)(deadline - now_ns()) / 1e9;
         if (timeout_s >= 0 && left <= 0) {
-            procpool_pump(t->pool, 0);        /* one last look at what has arrived */
+            pump(t->pool, 0, t);              /* one last look at what has arrived */
             if (t->r.state == PROCPOOL_PENDING)
                 return ETIMEDOUT;
             break;
         }
-        procpool_pump(t->pool, left);
+        pump(t->pool, left, t);
     }
     if (r)
         *r = t->r;

@@ -86,11 +86,21 @@ void doorbell_disarm(struct doorbell *d)
     atomic_store_explicit(&d->sleeping, 0, memory_order_relaxed);
 }
 
-int doorbell_ring(struct doorbell *d)
+int doorbell_asleep(struct doorbell *d)
 {
-    if (!atomic_load_explicit(&d->sleeping, memory_order_seq_cst))
-        return 0;                                   /* awake: no system call */
+    return (int)atomic_load_explicit(&d->sleeping, memory_order_seq_cst);
+}
+
+void doorbell_wake(struct doorbell *d)
+{
     atomic_fetch_add_explicit(&d->seq, 1, memory_order_seq_cst);
     futex_wake(&d->seq, INT_MAX);
+}
+
+int doorbell_ring(struct doorbell *d)
+{
+    if (!doorbell_asleep(d))
+        return 0;                                   /* awake: no system call */
+    doorbell_wake(d);
     return 1;
 }

@@ -86,5 +86,9 @@ void doorbell_disarm(struct doorbell *d);
 /* Producer, after shmring_publish(): wake the consumer if it announced a sleep. Returns
  * 1 when it made the FUTEX_WAKE system call, 0 when the consumer was awake. */
 int doorbell_ring(struct doorbell *d);
+/* The same in two steps, for a producer that decides whether this record is worth waking
+ * the consumer for: did it announce a sleep (seq_cst load)? Then wake it (FUTEX_WAKE). */
+int doorbell_asleep(struct doorbell *d);
+void doorbell_wake(struct doorbell *d);
 
 #endif
