@@ -28,6 +28,7 @@ TINY = {
     "tasks": ["--variant", "broker-p64", "--tasks", "200"],
     "tasks_latency": ["--variant", "broker", "--tasks", "20"],
     "tasks_journal": ["--variant", "fsync-batch", "--tasks", "200"],
+    "pool_syscalls": ["--variant", "ring", "--tasks", "1000"],
 }
 # Units of measured times and rates: these must be strictly positive (counts may be 0).
 POSITIVE_UNITS = ("ns", "MiB/s")
