@@ -18,9 +18,9 @@
  * (doorbell_ring). That is Dekker's pattern - each side stores its own word, then loads
  * the other's - and it only works if neither store can pass the load that follows it, so
  * those four accesses are sequentially consistent (shmring_publish, shmring_ready_sc,
- * doorbell_arm, doorbell_ring or doorbell_asleep), not just release/acquire: with release/acquire alone the
- * consumer could miss the new tail while the producer misses `sleeping`, and both would
- * carry on as if the other were awake. The sleep is bounded (timeout_ns): a producer that
+ * doorbell_arm, doorbell_ring or doorbell_asleep), not just release/acquire: with
+ * release/acquire alone the consumer could miss the new tail while the producer misses
+ * `sleeping`, and both would carry on as if the other were awake. The sleep is bounded (timeout_ns): a producer that
  * died never rings, and the consumer must look up now and then to notice.
  *
  * One consumer per doorbell (`sleeping` is a flag, not a count); one doorbell may cover
