@@ -24,9 +24,13 @@ POOL = program("pool")
 TRANSPORT = sys.argv[1] if len(sys.argv) > 1 else "pipe"
 
 
+# The pipe transport is the default: its run passes no flag, so the default is what is tested.
+FLAGS = [] if TRANSPORT == "pipe" else ["--transport", TRANSPORT]
+
+
 def run(args, **kw):
-    """Run the demo with this test's --transport."""
-    return run_program(args + ["--transport", TRANSPORT], **kw)
+    """Run the demo with this test's transport."""
+    return run_program(args + FLAGS, **kw)
 
 
 def tasks(out):
@@ -151,8 +155,7 @@ check(workers_alive(r.stdout) == (4, 4) and "20 replaced after a crash" in r.std
 check(none_left(worker_pids(r.stdout)), "no worker outlives the demo")
 
 # The same from really outside: this test SIGKILLs the demo's children at random.
-p = subprocess.Popen([POOL, "--tasks", "20000", "--ms", "0", "--workers", "3",
-                      "--transport", TRANSPORT],
+p = subprocess.Popen([POOL, "--tasks", "20000", "--ms", "0", "--workers", "3"] + FLAGS,
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 rng = random.Random(4)
 kills = 0
@@ -200,6 +203,9 @@ check(summary(r.stdout) == (8, 0, 0, 0, 8, 0), "terminate: all 8 tasks end termi
       r.stdout)
 check("joined: workers alive 0" in r.stdout and none_left(worker_pids(r.stdout)),
       "terminate: no worker left", r.stdout)
+if TRANSPORT == "pipe":
+    check("ring per worker" not in r.stdout, "pipe: the default transport is the pipes",
+          r.stdout[:300])
 if TRANSPORT == "ring":
     check("tasks and results go through a ring per worker" in r.stdout,
           "ring: the demo says which transport it uses", r.stdout[:300])
