@@ -337,9 +337,12 @@ static noreturn void worker_ring_main(struct procpool *p, int w, pid_t parent)
     long completed = 0;
     pid_t self = getpid();
     uint64_t ready = 0;           /* records we know are there: look at the tail only when */
-    for (;;) {                    /* these run out (it is the line the parent writes) */
-        if (ready == 0)
+    int64_t t = 0;                /* these run out (it is the line the parent writes) */
+    for (;;) {
+        if (ready == 0) {
             ready = wait_for_tasks(me, parent, p->spins);
+            t = now_ns();         /* else the last task's end is the next one's start */
+        }
         uint64_t got = ready;
         uint64_t want = (uint64_t)p->batch;
         if (p->max_tasks > 0 && (long)want > p->max_tasks - completed)
@@ -355,7 +358,6 @@ static noreturn void worker_ring_main(struct procpool *p, int w, pid_t parent)
         uint64_t out_at = atomic_load_explicit(&me->results->tail, memory_order_relaxed);
         uint64_t nout = 0;
         int stop = 0;
-        int64_t t = now_ns();
         for (uint64_t i = 0; i < got; i++) {
             if (in[i].kind == REC_SENTINEL)
                 stop = 1;
@@ -861,7 +863,8 @@ struct procpool_task *procpool_submit(struct procpool *p, procpool_fn fn, int64_
 {
     struct procpool_task *t = xmalloc(sizeof *t);
     submit_into(p, t, fn, arg);
-    flush_backlog(p);
+    if (!p->ring)                 /* a ring takes it at once if it has room; else pump() */
+        flush_backlog(p);         /* sends it when results have made some */
     return t;
 }
 
