@@ -13,6 +13,10 @@
  *                      variables, a worker takes one task at a time
  *   py-apply-async     bench/peers/pool_peer.py: apply_async per task, then get() each
  *   py-map-chunked     the same peer: Pool.map with its default chunks
+ *   c-ring             procpool.c with its ring transport, apply_async style: a task ring
+ *                      and a result ring per worker in shared memory, no lock, a futex
+ *                      system call only to wake a side that went to sleep
+ *   c-ring-batch       the ring transport's map, workers taking up to 64 records at once
  * With enough work per task every variant meets the ideal line CPUs / work; the empty end
  * shows what the pool itself costs per task: a lock, a read and a write per task for the
  * process pool - cheap next to a cross-CPU wake-up, because the pipe keeps many tasks in
@@ -33,11 +37,13 @@
 
 
 /* The variants, in the order of their names: a point's kind. */
-enum { C_PROCESSES, C_PROCESSES_BATCH, C_THREADS, PY_APPLY_ASYNC, PY_MAP_CHUNKED };
+enum { C_PROCESSES, C_PROCESSES_BATCH, C_THREADS, PY_APPLY_ASYNC, PY_MAP_CHUNKED, C_RING,
+       C_RING_BATCH };
 static const char *variants[] = { "c-processes", "c-processes-batch", "c-threads",
-                                  "py-apply-async", "py-map-chunked" };
+                                  "py-apply-async", "py-map-chunked", "c-ring",
+                                  "c-ring-batch" };
 /* A rough ceiling on each variant's tasks/s, only to size a run near --seconds. */
-static const double peak[] = { 1.5e6, 6e6, 3e6, 6e4, 3e6 };
+static const double peak[] = { 1.5e6, 6e6, 3e6, 6e4, 3e6, 8e6, 1.5e7 };
 
 static size_t plan(struct bench_point *pts, size_t max, const struct bench_opts *o)
 {
@@ -124,9 +130,11 @@ static double run_threads(long n, int64_t work_ns, int workers)
 
 /* ---- the C process pool ---------------------------------------------------------- */
 
-static double run_processes(long n, int64_t work_ns, int workers, int batch, long *failed)
+static double run_processes(long n, int64_t work_ns, int workers, int batch, int ring,
+                            long *failed)
 {
-    struct procpool_opts o = { .workers = workers, .batch = batch };
+    struct procpool_opts o = { .workers = workers, .batch = batch,
+                               .transport = ring ? PROCPOOL_RING : PROCPOOL_PIPE };
     struct procpool *p = procpool_create(&o);
     int64_t t0 = now_ns();
     if (batch > 1) {
@@ -189,9 +197,11 @@ static int run(const struct bench_point *p, const struct bench_opts *o, double *
      * by the rule Python's map uses for its chunks (tasks / (4 x workers)), so that one
      * worker does not take everything while the others wait. */
     long batch = n / (4L * workers);
-    batch = v != C_PROCESSES_BATCH ? 1 : batch < 1 ? 1 : batch > 64 ? 64 : batch;
+    int batched = v == C_PROCESSES_BATCH || v == C_RING_BATCH;
+    batch = !batched ? 1 : batch < 1 ? 1 : batch > 64 ? 64 : batch;
     double s = v == C_THREADS ? run_threads(n, work_ns, workers)
-                      : run_processes(n, work_ns, workers, (int)batch, &failed);
+             : run_processes(n, work_ns, workers, (int)batch,
+                             v == C_RING || v == C_RING_BATCH, &failed);
     if (failed) {
         fprintf(stderr, "pool: %s: %ld of %ld tasks failed\n", p->variant, failed, n);
         return -1;
@@ -207,7 +217,8 @@ static const struct bench_def def = {
     .usage =
         "pool (bench) - tasks/s through a pool against the work per task (0 .. 1000 us):\n"
         "               C process pool (one by one, batched), C thread pool, Python's Pool\n"
-        "               (apply_async per task, map with chunks)\n"
+        "               (apply_async per task, map with chunks); the process pool through\n"
+        "               pipes and through shared-memory rings\n"
         "\n"
         "Usage: bench_pool [--seconds S] [--peers DIR] [--python PATH] [common flags]\n",
     .metrics = { { "tasks_per_s", "tasks/s" } },

@@ -57,7 +57,8 @@ LICENCE = ("Code: MIT licence ({code}). Lesson text: CC BY 4.0 ({docs}). "
 LESSON_CHARTS = {
     "docs/processes/fork.md": ["create"],
     "docs/processes/spawn.md": ["create"],
-    "docs/processes/pool.md": ["pool"],
+    "docs/processes/pool.md": ["pool", "pool_syscalls"],
+    "docs/processes/shmring.md": ["pool", "pool_syscalls"],
     "docs/processes/procpool.md": ["pool"],
     "docs/processes/procpool_ring.md": ["pool"],
     "docs/processes/queue.md": ["ipc-latency", "ipc-bandwidth"],

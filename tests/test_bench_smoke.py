@@ -32,6 +32,7 @@ TINY = {
     "cow": ["--mib", "2,4"],
     "cow_write": ["--mib", "4"],
     "false_sharing": ["--seconds", "0.01"],
+    "pool_syscalls": ["--variant", "ring", "--tasks", "1000"],
 }
 # Units of measured times and rates: these must be strictly positive (counts may be 0).
 POSITIVE_UNITS = ("ns", "MiB/s")

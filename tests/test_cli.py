@@ -75,6 +75,7 @@ WHOLE = {
     "signals": "--signals",
     "cow": "--mib", "false_sharing": "--count", "bench_cow_write": "--mib",
     "zombies": "--hold", "fork_threads": "--forks",
+    "bench_pool_syscalls": "--tasks",
 }
 DECIMAL = {
     "spin": "--seconds", "shared_heap": "--seconds", "switching": "--seconds",

@@ -5,16 +5,32 @@ ends as crashed with that signal or status and the pool replaces the worker; a t
 error comes back through its handle; 2 000 tasks with workers SIGKILLed during the run all
 end (done or crashed, none waits forever) and the worker count is restored; workers are
 retired after max-tasks-per-child tasks; terminate() stops running tasks. No worker process
-outlives the demo."""
+outlives the demo.
+
+Argument: the transport, pipe (default) or ring; every check runs the same through both.
+With ring, also: tasks far beyond the rings' 256 cells, one by one, each result exactly
+once (ids and values), with one worker per CPU."""
 import os
 import random
 import re
 import signal
 import subprocess
+import sys
 import time
-from testlib import check, done, program, run
+from testlib import check, done, program
+from testlib import run as run_program
 
 POOL = program("pool")
+TRANSPORT = sys.argv[1] if len(sys.argv) > 1 else "pipe"
+
+
+# The pipe transport is the default: its run passes no flag, so the default is what is tested.
+FLAGS = [] if TRANSPORT == "pipe" else ["--transport", TRANSPORT]
+
+
+def run(args, **kw):
+    """Run the demo with this test's transport."""
+    return run_program(args + FLAGS, **kw)
 
 
 def tasks(out):
@@ -133,12 +149,13 @@ check(s is not None and s[1] + s[3] == 2000 and s[2] == 0 and s[4] == 0 and s[5]
 check(s is not None and 1 <= s[3] <= 20, "at most one crashed task per kill", str(s))
 check("values: %d of %d" % (s[1], s[1]) in r.stdout if s else False,
       "every done task returned its expected value", r.stdout[-500:])
+check("0 results came twice" in r.stdout, "no result came twice", r.stdout[-500:])
 check(workers_alive(r.stdout) == (4, 4) and "20 replaced after a crash" in r.stdout,
       "the pool is back to 4 workers after 20 kills", r.stdout[-500:])
 check(none_left(worker_pids(r.stdout)), "no worker outlives the demo")
 
 # The same from really outside: this test SIGKILLs the demo's children at random.
-p = subprocess.Popen([POOL, "--tasks", "20000", "--ms", "0", "--workers", "3"],
+p = subprocess.Popen([POOL, "--tasks", "20000", "--ms", "0", "--workers", "3"] + FLAGS,
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 rng = random.Random(4)
 kills = 0
@@ -186,4 +203,19 @@ check(summary(r.stdout) == (8, 0, 0, 0, 8, 0), "terminate: all 8 tasks end termi
       r.stdout)
 check("joined: workers alive 0" in r.stdout and none_left(worker_pids(r.stdout)),
       "terminate: no worker left", r.stdout)
+if TRANSPORT == "pipe":
+    check("ring per worker" not in r.stdout, "pipe: the default transport is the pipes",
+          r.stdout[:300])
+if TRANSPORT == "ring":
+    check("tasks and results go through a ring per worker" in r.stdout,
+          "ring: the demo says which transport it uses", r.stdout[:300])
+    # Far more tasks than ring cells (256 per worker), submitted one by one: every task
+    # ends done, exactly once, with its own value (the value encodes its index).
+    r = run([POOL, "--tasks", "100000", "--ms", "0", "--workers", "0", "--seed", "3"],
+            timeout=120)
+    check(r.returncode == 0 and summary(r.stdout) == (100000, 100000, 0, 0, 0, 0)
+          and "values: 100000 of 100000 done tasks returned the expected value; 0 results "
+          "came twice" in r.stdout,
+          "ring: 100 000 one-by-one tasks through 256-cell rings, each result once and right",
+          r.stdout[-500:] + r.stderr[-500:])
 done()

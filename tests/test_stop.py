@@ -97,6 +97,8 @@ CASES = {
     "spawn": ("spawn", ["--children", "10", "--ms", "10000"], kids(10)),
     "pool": ("pool", ["--workers", "2", "--tasks", "50", "--ms", "5000", "--seed", "1"],
              kids(2)),
+    "pool-ring": ("pool", ["--workers", "2", "--tasks", "50", "--ms", "5000", "--seed", "1",
+                           "--transport", "ring"], kids(2)),
     "subprocess": ("subprocess", ["--", "sleep", "60"], kids(1)),
     "queue-pipe": ("queue", ["--records", "2000000"], kids(4)),
     "queue-mq": ("queue", ["--via", "mq", "--records", "2000000"], kids(4)),
@@ -127,6 +129,14 @@ CASES = {
                    kids(1)),
     "bench_pool": ("bench_pool", ["--variant", "c-processes", "--seconds", "30"] + BENCH,
                    kids(1)),
+    "bench_pool-ring": ("bench_pool", ["--variant", "c-ring", "--seconds", "30"] + BENCH,
+                        kids(1)),
+    # Under strace: strace, the pool (or Python's) and its workers.
+    "bench_pool_syscalls": ("bench_pool_syscalls", ["--variant", "ring", "--tasks",
+                                                    "100000000"] + BENCH, kids(4)),
+    "bench_pool_syscalls-py": ("bench_pool_syscalls", ["--variant", "py-apply-async",
+                                                       "--tasks", "100000000"] + BENCH,
+                               kids(4)),
     # The Python peers: the bench runs python3, which starts processes of its own.
     "bench_heap-py": ("bench_heap", ["--variant", "py-manager", "--seconds", "30"] + BENCH,
                       kids(3)),

@@ -40,6 +40,8 @@ def main():
         parser.error("--tasks and --workers must be at least 1, --work-us not negative")
 
     lifeline.default_stop_signals()
+    # Under strace (bench_pool_syscalls) our parent is strace, not the bench: end with it.
+    lifeline.stop_with_parent(os.getppid())
 
     work_ns = int(args.work_us * 1000)
     # Each worker ends with us (the initializer runs first in every worker).

@@ -2,6 +2,7 @@
  *
  * Usage:    pool [--workers N] [--tasks N] [--ms MS] [--crash segv|exit|kill|error]
  *                [--kill K] [--max-tasks-per-child M] [--map N] [--terminate] [--seed S]
+ *                [--transport pipe|ring]
  * Observe:  the default run is seed 000's picture: a pool of 4 workers gets 5 tasks of
  *           random length; tasks 0-3 start at once, task 4 waits until a worker is free
  *           and runs on that worker. Then apply_async().get(timeout) and map() as in seed
@@ -20,6 +21,8 @@
  *           pool --tasks 2000 --ms 2 --kill 20    (20 workers SIGKILLed during the run)
  *           pool --tasks 40 --ms 1 --max-tasks-per-child 5   (count the worker pids)
  *           pool --tasks 8 --ms 60000 --terminate (running tasks are stopped, not waited)
+ *           strace -f -c build/bin/pool --map 100000 --transport pipe   (then ring: how
+ *                                 many system calls does a task cost through each?)
  * Python:   docs/seeds.md#seed-000 Pool(4) with 5 tasks; #seed-002 apply_async, map,
  *           close, join; #seed-004 how Pool works inside
  * See also: docs/processes/pool.md, procpool.h (the pool)
@@ -40,6 +43,7 @@ static const char usage_text[] =
     "\n"
     "Usage: pool [--workers N] [--tasks N] [--ms MS] [--crash KIND] [--kill K]\n"
     "            [--max-tasks-per-child M] [--map N] [--terminate] [--seed S]\n"
+    "            [--transport pipe|ring]\n"
     "  --workers N     worker processes (default 4, as seed 000's Pool(4); 0: one per CPU)\n"
     "  --tasks N       tasks to submit with apply_async (default 5)\n"
     "  --ms MS         a task works a random time between MS/5 and MS ms (default 500)\n"
@@ -51,6 +55,9 @@ static const char usage_text[] =
     "  --map N         instead: map a function over 0..N-1, compare with serial results\n"
     "  --terminate     once every worker is busy, terminate() the pool\n"
     "  --seed S        seed for the random task lengths (default: from the clock)\n"
+    "  --transport T   pipe: tasks and results through two shared pipes (default);\n"
+    "                  ring: through a ring per worker in shared memory, with a futex\n"
+    "                  sleep only when a side is idle\n"
     "  --help          this text\n";
 
 /* ---- the tasks: each runs inside a worker process ---------------------------------- */
@@ -211,7 +218,7 @@ static int run_map(struct procpool *p, long n)
 /* The command line: what to run, and how to disturb it. */
 struct run {
     long workers, tasks, ms, kills, max_per_child, map_n, seed;
-    int terminate;
+    int terminate, ring;
     const char *crash;            /* NULL, or "segv", "exit", "kill", "error" */
 };
 
@@ -219,6 +226,7 @@ static struct run parse_flags(int argc, char **argv)
 {
     struct run o = { .workers = 4, .tasks = 5, .ms = 500 };
     static const char *const crash_names[] = { "segv", "exit", "kill", "error", NULL };
+    static const char *const transports[] = { "pipe", "ring", NULL };
     static const struct option opts[] = {
         { "workers", required_argument, NULL, 'w' },
         { "tasks", required_argument, NULL, 'n' },
@@ -229,6 +237,7 @@ static struct run parse_flags(int argc, char **argv)
         { "map", required_argument, NULL, 'M' },
         { "terminate", no_argument, NULL, 't' },
         { "seed", required_argument, NULL, 's' },
+        { "transport", required_argument, NULL, 'T' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -244,6 +253,7 @@ static struct run parse_flags(int argc, char **argv)
         case 'M': o.map_n = parse_long("--map", optarg, 1, 10000000); break;
         case 't': o.terminate = 1; break;
         case 's': o.seed = parse_long("--seed", optarg, 1, 1000000000); break;
+        case 'T': o.ring = parse_choice("--transport", optarg, transports) == 1; break;
         case 'c': o.crash = crash_names[parse_choice("--crash", optarg, crash_names)]; break;
         case 'h': usage_exit(usage_text);
         default:  usage_try_help();     /* getopt has said what was wrong */
@@ -350,8 +360,8 @@ static int collect(struct procpool *p, const struct run *o, struct procpool_task
            "%ld still waiting (expected every task to end: 0 waiting)\n", tasks,
            counts[PROCPOOL_DONE], counts[PROCPOOL_ERROR], counts[PROCPOOL_CRASHED],
            counts[PROCPOOL_TERMINATED], waiting);
-    printf("values: %ld of %ld done tasks returned the expected value\n", right,
-           counts[PROCPOOL_DONE]);
+    printf("values: %ld of %ld done tasks returned the expected value; %ld results came "
+           "twice (expected 0)\n", right, counts[PROCPOOL_DONE], procpool_stats(p).twice);
     return waiting > 0 || right != counts[PROCPOOL_DONE];
 }
 
@@ -387,13 +397,16 @@ int main(int argc, char **argv)
 
     /* [snippet:create] */
     struct procpool_opts po = { .workers = (int)o.workers,
-                                .max_tasks_per_child = o.max_per_child, .log = stdout };
+                                .max_tasks_per_child = o.max_per_child, .log = stdout,
+                                .transport = o.ring ? PROCPOOL_RING : PROCPOOL_PIPE };
     struct procpool *p = procpool_create(&po);        /* Pool(processes=4) */
     int n = procpool_size(p);
     printf("parent %d: pool of %d workers:", (int)getpid(), n);
     for (int w = 0; w < n; w++)
         printf(" %d", (int)procpool_worker_pid(p, w));
     printf("\n");
+    if (o.ring)
+        printf("parent: tasks and results go through a ring per worker in shared memory\n");
     /* [/snippet:create] */
 
     int bad;

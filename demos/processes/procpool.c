@@ -10,9 +10,19 @@
  * one place: the parent's backlog, the pipe, a worker's slot - or in the hands of a worker
  * that died between read() and writing its slot, which the next reader detects because
  * the number it reads is not next_seq.
+ *
+ * The ring transport keeps the numbers but needs neither locks nor the gap check: each
+ * worker has its own task ring and result ring (shmring.h), and a record counts as taken
+ * the moment the worker stores the ring's new head, after it has copied the record and
+ * before it runs it. So a worker's tasks are, by position in its task ring: [consumed,
+ * head) taken and not answered (failed if it dies), [head, sent) not taken (given to
+ * another worker if it dies). The parent keeps sent - consumed <= RING_CAP, so those cells
+ * still hold their records when it needs to read them, and the worker's result ring,
+ * which holds one result per task, can never be full.
  */
 #include "procpool.h"
 #include "procpool_ring.h"
+#include "shmring.h"
 #include "core.h"
 #include "shared.h"
 
@@ -33,6 +43,15 @@ enum { REC_TASK = 1, REC_SENTINEL, REC_PROBE };    /* what a task-pipe record is
 enum { RES_DONE = 1, RES_ERROR, RES_LOST };        /* what a result-pipe record is */
 enum { SLOT_IDLE, SLOT_TAKING, SLOT_RUNNING };     /* what a worker is doing */
 enum { MAX_BATCH = 64 };
+/* Ring transport: records per ring (8 KiB of tasks and 16 KiB of results per worker); how
+ * many times a side looks at its ring(s) before it sleeps, when there is a CPU to spare for
+ * it (p->spins; with no spare CPU a spinner only delays the side it waits for, so it sleeps
+ * at once); how long it sleeps at most - the
+ * parent wakes that often to look for dead workers, a worker to check on its parent. */
+enum { RING_CAP = 256, RING_SPINS = 200 };
+#define PARENT_NAP_NS 10000000        /* 10 ms */
+#define WORKER_NAP_NS 100000000       /* 100 ms */
+#define DEATH_LOOK_NS 1000000         /* busy parent: poll the pidfds once a millisecond */
 
 /* Both record sizes divide PIPE_BUF (4096), and no write is longer than PIPE_BUF, so every
  * write() lands whole and alone in the pipe even with many writers: no reader ever sees
@@ -73,6 +92,8 @@ struct shared {                   /* MAP_SHARED: the parent and every worker see
     pthread_mutex_t take_lock;    /* guards reading the task pipe, and next_seq */
     pthread_mutex_t put_lock;     /* guards writing the result pipe */
     uint64_t next_seq;
+    struct doorbell bell;         /* ring transport: the parent sleeps on it, */
+    _Atomic uint64_t awaited;     /* waiting for task number awaited - 1 (0: any result) */
     struct slot slots[];
 };
 
@@ -86,6 +107,15 @@ struct procpool_task {
 struct worker {
     pid_t pid;                    /* 0: none (stopping, or reaped) */
     int pidfd;                    /* readable once the process has ended */
+};
+
+/* Ring transport: worker w's two rings and its doorbell (in shared memory), and the
+ * parent's own counts of that worker's task-ring positions (task ring tail == sent,
+ * result ring head == consumed: the parent is the only one to move them). */
+struct wring {
+    struct doorbell *bell;        /* the worker sleeps on it when its task ring is empty */
+    struct shmring *tasks, *results;
+    uint64_t sent, consumed;
 };
 
 struct procpool {
@@ -104,6 +134,13 @@ struct procpool {
     struct backlog backlog;
     int lost_wstatus;             /* how the last worker caught taking a record died */
     struct procpool_stats stats;
+    /* Ring transport (ring != 0): the rings and their mapping; the next worker to try
+     * first; when the parent last polled the pidfds. The pipes are not made then. */
+    int ring, next_try, spins;
+    struct wring *wr;
+    void *ring_map;
+    size_t ring_map_size;
+    int64_t last_look;
 };
 
 /* ---- the slots -------------------------------------------------------------------- */
@@ -235,6 +272,116 @@ static noreturn void worker_main(struct procpool *p, int w, pid_t parent)
 }
 /* [/snippet:worker] */
 
+/* A short pause inside a spin loop: tells the CPU we are waiting (x86's PAUSE), which
+ * spares the other hyper-thread and the memory bus. */
+static inline void spin_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Ring transport: wait until worker `me`'s task ring has records; returns how many. Look
+ * a few times first (a busy parent refills within microseconds), then announce the sleep,
+ * look once more, and sleep on the doorbell - bounded, to check now and then that the
+ * parent is still there (PR_SET_PDEATHSIG should have killed us already; this is the
+ * belt to its braces). */
+static uint64_t wait_for_tasks(struct wring *me, pid_t parent, int max_spins)
+{
+    for (int spins = 0;; spins++) {
+        uint64_t n = shmring_ready(me->tasks);
+        if (n > 0)
+            return n;
+        if (spins < max_spins) {
+            spin_pause();
+            continue;
+        }
+        unsigned seq = doorbell_arm(me->bell);
+        if ((n = shmring_ready_sc(me->tasks)) > 0) {  /* the parent was quicker */
+            doorbell_disarm(me->bell);
+            return n;
+        }
+        doorbell_wait(me->bell, seq, WORKER_NAP_NS);
+        if (getppid() != parent)
+            _exit(0);
+        spins = 0;
+    }
+}
+
+/* Ring transport: the parent sleeps; is what a worker just did worth a FUTEX_WAKE? Yes if
+ * the parent waits for any result, or for one of these; or if our task ring runs low
+ * (we have used up what we knew of, or just went below a quarter), since only the parent
+ * can refill it. Not for other results: the parent reads them all when it wakes, so a
+ * run of one-by-one tasks costs a wake-up per ring-full, not one per task. */
+static int worth_waking(struct procpool *p, const struct task_rec *in, uint64_t got,
+                        uint64_t ready)
+{
+    uint64_t awaited = atomic_load_explicit(&p->sh->awaited, memory_order_relaxed);
+    if (awaited == 0 || ready == 0 || (ready <= RING_CAP / 4 && ready + got > RING_CAP / 4))
+        return 1;
+    for (uint64_t i = 0; i < got; i++)
+        if (in[i].seq + 1 == awaited)
+            return 1;
+    return 0;
+}
+
+/* [snippet:ring_worker] */
+/* The worker with the ring transport: the same loop, with no lock and no system call
+ * while there are tasks. Taking a record is one store (the ring's head), made after the
+ * records are copied out and before the first of them runs. */
+static noreturn void worker_ring_main(struct procpool *p, int w, pid_t parent)
+{
+    end_with_parent(parent, SIGKILL);
+    struct wring *me = &p->wr[w];
+    struct task_rec in[MAX_BATCH];
+    long completed = 0;
+    pid_t self = getpid();
+    uint64_t ready = 0;           /* records we know are there: look at the tail only when */
+    int64_t t = 0;                /* these run out (it is the line the parent writes) */
+    for (;;) {
+        if (ready == 0) {
+            ready = wait_for_tasks(me, parent, p->spins);
+            t = now_ns();         /* else the last task's end is the next one's start */
+        }
+        uint64_t got = ready;
+        uint64_t want = (uint64_t)p->batch;
+        if (p->max_tasks > 0 && (long)want > p->max_tasks - completed)
+            want = (uint64_t)(p->max_tasks - completed);
+        if (got > want)
+            got = want;
+        uint64_t at = shmring_head(me->tasks);
+        for (uint64_t i = 0; i < got; i++)
+            memcpy(&in[i], shmring_cell(me->tasks, at + i), sizeof in[i]);
+        shmring_consume(me->tasks, got);                 /* taken: ours to answer for */
+        ready -= got;
+
+        uint64_t out_at = atomic_load_explicit(&me->results->tail, memory_order_relaxed);
+        uint64_t nout = 0;
+        int stop = 0;
+        for (uint64_t i = 0; i < got; i++) {
+            if (in[i].kind == REC_SENTINEL)
+                stop = 1;
+            if (in[i].kind != REC_TASK)
+                continue;
+            struct result_rec *r = shmring_cell(me->results, out_at + nout++);
+            *r = (struct result_rec){ .seq = in[i].seq, .worker = w, .pid = self };
+            r->start_ns = t;
+            r->error = in[i].fn(in[i].arg, &r->value);   /* run it */
+            r->end_ns = t = now_ns();
+            r->kind = r->error ? RES_ERROR : RES_DONE;
+            completed++;
+        }
+        if (nout > 0) {
+            shmring_publish(me->results, nout);          /* the results, in one store */
+            if (doorbell_asleep(&p->sh->bell) && worth_waking(p, in, got, ready))
+                doorbell_wake(&p->sh->bell);             /* the one system call */
+        }
+        if (stop || (p->max_tasks > 0 && completed >= p->max_tasks))
+            _exit(0);
+    }
+}
+/* [/snippet:ring_worker] */
+
 /* ---- the parent: starting and reaping workers -------------------------------------- */
 
 static void pool_log(struct procpool *p, const char *fmt, ...)
@@ -255,18 +402,27 @@ static void start_worker(struct procpool *p, int w)
 {
     atomic_store(&p->sh->slots[w].state, SLOT_IDLE);
     slot_range(&p->sh->slots[w], 0, 0);
+    if (p->ring) {                       /* fresh, empty rings for the new worker */
+        struct wring *r = &p->wr[w];
+        shmring_init(r->tasks, RING_CAP, sizeof(struct task_rec));
+        shmring_init(r->results, RING_CAP, sizeof(struct result_rec));
+        atomic_store(&r->bell->sleeping, 0);
+        r->sent = r->consumed = 0;
+    }
     pid_t parent = getpid();
     fflush(NULL);                        /* the child must not inherit unwritten output */
     pid_t pid = xfork();
     if (pid == 0) {
+        for (int i = 0; i < p->n; i++)
+            if (p->w[i].pid > 0)
+                close(p->w[i].pidfd);
+        if (p->ring)
+            worker_ring_main(p, w, parent);
         /* Keep only the worker's ends: with the task pipe's write end closed here, the
          * worker sees end-of-file once the parent closes its own. */
         if (p->task_w >= 0)
             close(p->task_w);
         close(p->result_r);
-        for (int i = 0; i < p->n; i++)
-            if (p->w[i].pid > 0)
-                close(p->w[i].pidfd);
         worker_main(p, w, parent);
     }
     int fd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -304,6 +460,8 @@ static void handle_result(struct procpool *p, const struct result_rec *rec)
         }
         return;
     }
+    if (!seqring_get(&p->tasks, rec->seq))
+        p->stats.twice++;                /* never: checked by the tests */
     struct procpool_result r = {
         .state = rec->kind == RES_DONE ? PROCPOOL_DONE : PROCPOOL_ERROR,
         .value = rec->value, .error = rec->error, .worker = rec->worker, .pid = rec->pid,
@@ -312,9 +470,116 @@ static void handle_result(struct procpool *p, const struct result_rec *rec)
     finish(p, rec->seq, &r);
 }
 
+/* ---- the parent: the ring transport ----------------------------------------------- */
+
+/* The live worker with the fewest tasks given and not answered, and room for one more;
+ * -1 if none. The search starts one further each time, so that ties are spread. */
+static int ring_pick(struct procpool *p)
+{
+    int best = -1;
+    uint64_t least = RING_CAP;
+    for (int k = 0; k < p->n; k++) {
+        int w = (p->next_try + k) % p->n;
+        uint64_t load = p->wr[w].sent - p->wr[w].consumed;
+        if (p->w[w].pid > 0 && load < least) {
+            best = w, least = load;
+            if (load == 0)
+                break;
+        }
+    }
+    p->next_try = (p->next_try + 1) % p->n;
+    return best;
+}
+
+/* Put one record into worker w's task ring (ring_pick() found room) and ring its bell,
+ * which costs a system call only if the worker said it sleeps. */
+static void ring_send(struct procpool *p, int w, const struct task_rec *rec)
+{
+    struct wring *r = &p->wr[w];
+    CHECK(r->sent - r->consumed < RING_CAP);
+    memcpy(shmring_cell(r->tasks, r->sent), rec, sizeof *rec);
+    r->sent++;
+    shmring_publish(r->tasks, 1);
+    doorbell_ring(r->bell);
+}
+
+/* Move records from the backlog's head into worker w's task ring: as many as it has room
+ * for, but no more than a fair share of the backlog (so that the other workers get some),
+ * published with one store and one look at the doorbell. */
+static void ring_send_run(struct procpool *p, int w)
+{
+    struct wring *r = &p->wr[w];
+    size_t share = p->backlog.len / (size_t)p->n + 1, n;
+    uint64_t room = RING_CAP - (r->sent - r->consumed), moved = 0;
+    while (moved < room && moved < share && p->backlog.len > 0) {
+        const struct task_rec *run = backlog_run(&p->backlog, &n);
+        memcpy(shmring_cell(r->tasks, r->sent), run, sizeof *run);
+        r->sent++, moved++;
+        backlog_consume(&p->backlog, 1);
+    }
+    shmring_publish(r->tasks, moved);
+    doorbell_ring(r->bell);
+}
+
+/* Read every result waiting in every worker's result ring; returns how many. */
+static uint64_t drain_rings(struct procpool *p)
+{
+    uint64_t total = 0;
+    for (int w = 0; w < p->n; w++) {
+        struct wring *r = &p->wr[w];
+        uint64_t n = shmring_ready(r->results);
+        for (uint64_t i = 0; i < n; i++) {
+            struct result_rec rec;
+            memcpy(&rec, shmring_cell(r->results, r->consumed + i), sizeof rec);
+            handle_result(p, &rec);
+        }
+        shmring_consume(r->results, n);
+        r->consumed += n;
+        total += n;
+    }
+    return total;
+}
+
+/* Anything in any result ring? With seq_cst loads: the parent's re-check after it armed
+ * its doorbell (see shmring.h). */
+static int rings_ready_sc(struct procpool *p)
+{
+    for (int w = 0; w < p->n; w++)
+        if (shmring_ready_sc(p->wr[w].results) > 0)
+            return 1;
+    return 0;
+}
+
+/* Worker w has died and is reaped, its results read: fail the tasks it had taken, hand
+ * the ones it had not taken to the backlog (they go to another worker, keeping their
+ * numbers), and say how many it had taken. */
+static uint64_t ring_account_dead(struct procpool *p, int w, int status, pid_t pid)
+{
+    struct wring *r = &p->wr[w];
+    uint64_t taken = atomic_load_explicit(&r->tasks->head, memory_order_acquire), failed = 0;
+    struct procpool_result res = { .state = PROCPOOL_CRASHED, .wstatus = status,
+                                   .worker = w, .pid = pid };
+    for (uint64_t pos = r->consumed; pos < taken; pos++) {
+        const struct task_rec *rec = shmring_cell(r->tasks, pos);
+        if (rec->kind == REC_TASK)
+            finish(p, rec->seq, &res), failed++;
+    }
+    for (uint64_t pos = taken; pos < r->sent; pos++) {
+        const struct task_rec *rec = shmring_cell(r->tasks, pos);
+        if (rec->kind == REC_TASK)
+            backlog_push(&p->backlog, rec);
+    }
+    r->sent = r->consumed = 0;          /* nothing of it is in flight any more */
+    return failed;
+}
+
 /* Read every result waiting in the pipe, without blocking. */
 static void drain_results(struct procpool *p)
 {
+    if (p->ring) {
+        drain_rings(p);
+        return;
+    }
     struct result_rec buf[PIPE_BUF / sizeof(struct result_rec)];
     for (;;) {
         ssize_t r = read(p->result_r, buf, sizeof buf);
@@ -350,7 +615,14 @@ static void reap_worker(struct procpool *p, int w)
     int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     char how[128];
     describe_status(status, how, sizeof how);
-    if (state == SLOT_RUNNING || (state == SLOT_TAKING && hi > lo)) {
+    if (p->ring) {
+        uint64_t failed = ring_account_dead(p, w, status, pid);
+        if (failed > 0)
+            pool_log(p, "worker %d (pid %d) %s while running %llu task(s)\n", w, (int)pid,
+                     how, (unsigned long long)failed);
+        else if (!clean)
+            pool_log(p, "worker %d (pid %d) %s while idle\n", w, (int)pid, how);
+    } else if (state == SLOT_RUNNING || (state == SLOT_TAKING && hi > lo)) {
         struct procpool_result r = { .state = PROCPOOL_CRASHED, .wstatus = status,
                                      .worker = w, .pid = pid };
         for (uint64_t seq = lo; seq < hi; seq++)
@@ -385,6 +657,12 @@ static void reap_worker(struct procpool *p, int w)
  * PIPE_BUF bytes per write so that each write is whole. */
 static void flush_backlog(struct procpool *p)
 {
+    while (p->ring && p->backlog.len > 0) {     /* the ring transport: a worker with room */
+        int w = ring_pick(p);
+        if (w < 0)
+            return;
+        ring_send_run(p, w);
+    }
     while (p->backlog.len > 0 && p->task_w >= 0) {
         size_t n;
         const void *run = backlog_run(&p->backlog, &n);   /* up to where the ring wraps */
@@ -405,14 +683,75 @@ static void flush_backlog(struct procpool *p)
 static void enqueue(struct procpool *p, uint32_t kind, procpool_fn fn, int64_t arg)
 {
     uint64_t seq = seqring_add(&p->tasks);
-    backlog_push(&p->backlog, &(struct task_rec){ .seq = seq, .fn = fn, .arg = arg,
-                                                  .kind = kind });
+    struct task_rec rec = { .seq = seq, .fn = fn, .arg = arg, .kind = kind };
+    int w;
+    if (p->ring && p->backlog.len == 0 && (w = ring_pick(p)) >= 0)
+        ring_send(p, w, &rec);            /* straight into a worker's ring */
+    else
+        backlog_push(&p->backlog, &rec);
     if (kind != REC_TASK)
         seqring_finish(&p->tasks, seq);   /* nothing waits on a sentinel or probe */
 }
 
-void procpool_pump(struct procpool *p, double timeout_s)
+/* Ring transport: which workers have ended? One poll() over the pidfds, not waiting. */
+static void look_for_deaths(struct procpool *p)
 {
+    struct pollfd fds[p->n];
+    int map[p->n], nfds = 0;
+    for (int i = 0; i < p->n; i++)
+        if (p->w[i].pid > 0) {
+            map[nfds] = i;
+            fds[nfds++] = (struct pollfd){ .fd = p->w[i].pidfd, .events = POLLIN };
+        }
+    p->last_look = now_ns();
+    int r = poll(fds, (nfds_t)nfds, 0);
+    if (r == -1 && errno != EINTR)
+        die_errno("poll");
+    for (int i = 0; i < nfds && r > 0; i++)
+        if (fds[i].revents)
+            reap_worker(p, map[i]);
+}
+
+/* [snippet:ring_pump] */
+/* The ring transport's pump: take the results that are there; if there are none, look a
+ * few times, then sleep on the parent's doorbell - waiting for task number awaited - 1, or
+ * for any result when awaited is 0 - until a worker rings it or at most
+ * PARENT_NAP_NS (a dead worker never rings: the pidfds are polled after every sleep, and
+ * once a millisecond while results keep coming). */
+static void pump_ring(struct procpool *p, double timeout_s, uint64_t awaited)
+{
+    flush_backlog(p);
+    uint64_t got = drain_rings(p);
+    int64_t now = now_ns(), deadline = timeout_s < 0 ? INT64_MAX
+                                     : now + (int64_t)(timeout_s * 1e9);
+    for (int spins = 0; got == 0 && spins < p->spins && now_ns() < deadline; spins++) {
+        spin_pause();
+        got = drain_rings(p);
+    }
+    if (got == 0 && (now = now_ns()) < deadline) {
+        atomic_store_explicit(&p->sh->awaited, awaited, memory_order_relaxed);
+        unsigned seq = doorbell_arm(&p->sh->bell);     /* publishes awaited too */
+        if (rings_ready_sc(p)) {
+            doorbell_disarm(&p->sh->bell);
+        } else {
+            int64_t nap = deadline - now < PARENT_NAP_NS ? deadline - now : PARENT_NAP_NS;
+            doorbell_wait(&p->sh->bell, seq, nap);
+        }
+        got = drain_rings(p);
+    }
+    if (got == 0 || now_ns() - p->last_look >= DEATH_LOOK_NS)
+        look_for_deaths(p);
+    flush_backlog(p);                  /* results made room; dead workers left tasks */
+}
+/* [/snippet:ring_pump] */
+
+/* One round of the parent's work, waiting up to timeout_s, for task t if not NULL. */
+static void pump(struct procpool *p, double timeout_s, const struct procpool_task *t)
+{
+    if (p->ring) {
+        pump_ring(p, timeout_s, t ? t->seq + 1 : 0);
+        return;
+    }
     struct pollfd fds[2 + p->n];
     int map[2 + p->n], nfds = 0;
     map[0] = map[1] = -1;
@@ -445,6 +784,11 @@ void procpool_pump(struct procpool *p, double timeout_s)
     }
 }
 
+void procpool_pump(struct procpool *p, double timeout_s)
+{
+    pump(p, timeout_s, NULL);
+}
+
 /* ---- the API ---------------------------------------------------------------------- */
 
 struct procpool *procpool_create(const struct procpool_opts *o)
@@ -463,6 +807,29 @@ struct procpool *procpool_create(const struct procpool_opts *o)
     shared_mutex_init(&p->sh->take_lock);
     shared_mutex_init(&p->sh->put_lock);
     p->sh->next_seq = 0;
+
+    if (o->transport == PROCPOOL_RING) {
+        /* One mapping, made before any fork so every worker shares it: per worker a
+         * doorbell, a task ring and a result ring, each on its own cache lines. */
+        size_t tb = shmring_bytes(RING_CAP, sizeof(struct task_rec));
+        size_t rb = shmring_bytes(RING_CAP, sizeof(struct result_rec));
+        size_t per = sizeof(struct doorbell) + tb + rb;
+        p->ring = 1;
+        p->spins = cpu_count() > p->n ? RING_SPINS : 0;
+        p->ring_map_size = (size_t)p->n * per;
+        p->ring_map = shared_map(p->ring_map_size);
+        p->wr = xcalloc((size_t)p->n, sizeof *p->wr);
+        for (int i = 0; i < p->n; i++) {
+            char *base = (char *)p->ring_map + (size_t)i * per;
+            p->wr[i].bell = (struct doorbell *)base;
+            p->wr[i].tasks = (struct shmring *)(base + sizeof(struct doorbell));
+            p->wr[i].results = (struct shmring *)(base + sizeof(struct doorbell) + tb);
+        }
+        p->task_r = p->task_w = p->result_r = p->result_w = -1;
+        for (int i = 0; i < p->n; i++)
+            start_worker(p, i);
+        return p;
+    }
 
     /* O_CLOEXEC: a program the caller runs later must not inherit the pool's pipes. The
      * parent's ends are non-blocking: it never waits on a full or empty pipe, only in poll(). */
@@ -496,7 +863,8 @@ struct procpool_task *procpool_submit(struct procpool *p, procpool_fn fn, int64_
 {
     struct procpool_task *t = xmalloc(sizeof *t);
     submit_into(p, t, fn, arg);
-    flush_backlog(p);
+    if (!p->ring)                 /* a ring takes it at once if it has room; else pump() */
+        flush_backlog(p);         /* sends it when results have made some */
     return t;
 }
 
@@ -508,12 +876,12 @@ int procpool_get(struct procpool_task *t, double timeout_s, struct procpool_resu
     while (t->r.state == PROCPOOL_PENDING) {
         double left = timeout_s < 0 ? -1 : (double)(deadline - now_ns()) / 1e9;
         if (timeout_s >= 0 && left <= 0) {
-            procpool_pump(t->pool, 0);        /* one last look at what has arrived */
+            pump(t->pool, 0, t);              /* one last look at what has arrived */
             if (t->r.state == PROCPOOL_PENDING)
                 return ETIMEDOUT;
             break;
         }
-        procpool_pump(t->pool, left);
+        pump(t->pool, left, t);
     }
     if (r)
         *r = t->r;
@@ -562,8 +930,15 @@ void procpool_join(struct procpool *p)
     while (p->pending > 0)               /* every task finishes, one way or another */
         procpool_pump(p, -1);
     p->stopping = 1;                     /* from here on, dead workers are not replaced */
-    for (int i = 0; i < p->n; i++)
-        enqueue(p, REC_SENTINEL, NULL, 0);
+    for (int i = 0; i < p->n; i++) {
+        if (p->ring && p->w[i].pid > 0) {    /* one sentinel into each worker's own ring */
+            uint64_t seq = seqring_add(&p->tasks);
+            seqring_finish(&p->tasks, seq);
+            ring_send(p, i, &(struct task_rec){ .seq = seq, .kind = REC_SENTINEL });
+        } else if (!p->ring) {
+            enqueue(p, REC_SENTINEL, NULL, 0);
+        }
+    }
     flush_backlog(p);
     while (p->backlog.len > 0 && p->task_w >= 0 && !p->terminated)
         procpool_pump(p, -1);
@@ -612,9 +987,14 @@ void procpool_free(struct procpool *p)
         procpool_terminate(p);
     if (p->task_w >= 0)
         close(p->task_w);
-    close(p->task_r);
-    close(p->result_r);
-    close(p->result_w);
+    if (!p->ring) {
+        close(p->task_r);
+        close(p->result_r);
+        close(p->result_w);
+    } else {
+        shared_unmap(p->ring_map, p->ring_map_size);
+        free(p->wr);
+    }
     shared_unmap(p->sh, p->sh_size);
     backlog_free(&p->backlog);
     seqring_free(&p->tasks);
@@ -632,11 +1012,24 @@ pid_t procpool_worker_pid(const struct procpool *p, int w)
     return w >= 0 && w < p->n ? p->w[w].pid : 0;
 }
 
+/* Ring transport: worker w's task-ring positions [*lo, *hi): taken and not answered. The
+ * result ring's tail first: it never passes the head, so the range read is never upside
+ * down. */
+static void ring_running(const struct procpool *p, int w, uint64_t *lo, uint64_t *hi)
+{
+    *lo = atomic_load_explicit(&p->wr[w].results->tail, memory_order_acquire);
+    *hi = atomic_load_explicit(&p->wr[w].tasks->head, memory_order_acquire);
+}
+
 int procpool_busy(const struct procpool *p)
 {
     int busy = 0;
     uint64_t lo, hi;
-    for (int i = 0; i < p->n; i++)
+    for (int i = 0; i < p->n && p->ring; i++) {
+        ring_running(p, i, &lo, &hi);
+        busy += p->w[i].pid > 0 && lo < hi;
+    }
+    for (int i = 0; i < p->n && !p->ring; i++)
         busy += p->w[i].pid > 0 && slot_read(&p->sh->slots[i], &lo, &hi) == SLOT_RUNNING;
     return busy;
 }
@@ -645,7 +1038,13 @@ int procpool_worker_of(const struct procpool_task *t)
 {
     const struct procpool *p = t->pool;
     uint64_t lo, hi;
-    for (int i = 0; i < p->n; i++) {
+    for (int i = 0; i < p->n && p->ring; i++) {
+        ring_running(p, i, &lo, &hi);
+        for (uint64_t pos = lo; p->w[i].pid > 0 && pos < hi; pos++)
+            if (((const struct task_rec *)shmring_cell(p->wr[i].tasks, pos))->seq == t->seq)
+                return i;
+    }
+    for (int i = 0; i < p->n && !p->ring; i++) {
         if (p->w[i].pid > 0 && slot_read(&p->sh->slots[i], &lo, &hi) == SLOT_RUNNING &&
             t->seq >= lo && t->seq < hi)
             return i;

@@ -25,6 +25,16 @@
  * one poll() over the result pipe, the task pipe and the workers' pidfds - so the API is
  * for one thread of the parent. Python runs three helper threads for the same job.
  *
+ * The ring transport (opts.transport = PROCPOOL_RING) replaces both pipes and both locks by
+ * two rings per worker in shared memory (shmring.h): the parent is the only producer of a
+ * worker's task ring and the only consumer of its result ring, so no lock is needed and no
+ * record is ever half-taken. The parent gives each task to the least loaded worker when it
+ * is submitted (a task may then wait behind a long one while another worker idles: the
+ * price of having no shared queue). A dead worker's tasks are accounted by position: those
+ * it had taken (the ring's head) without a result are failed, those it had not taken are
+ * given to other workers, once. A side with nothing to do sleeps on a futex, bounded, and
+ * is woken only when it said it sleeps; the parent notices deaths through the pidfds.
+ *
  * See also: pool.c (the demo), bench/bench_pool.c (tasks per second), docs/processes/pool.md
  */
 #ifndef PROCPOOL_H
@@ -38,7 +48,14 @@
  * error code (an errno value, say), which the task's handle then reports. */
 typedef int (*procpool_fn)(int64_t arg, int64_t *value);
 
+/* How tasks and results travel (see procpool.c): pipes, two system calls per record in
+ * the worst case; or a ring per worker in shared memory, a system call only to wake a side
+ * that went to sleep. A task is 32 bytes and a result 64 bytes whichever the transport:
+ * both always fit in one ring cell (and in one atomic pipe write), so nothing is cut up. */
+enum procpool_transport { PROCPOOL_PIPE, PROCPOOL_RING };
+
 struct procpool_opts {
+    enum procpool_transport transport;   /* PROCPOOL_PIPE (0, the default) or _RING */
     int workers;               /* 0: one per CPU (cpu_count()), like Pool() */
     long max_tasks_per_child;  /* 0: unlimited; else retire a worker after that many */
     int batch;                 /* records a worker takes per lock, 1..64 (0 means 1, as
@@ -108,6 +125,8 @@ struct procpool_stats {
     long crashed;              /* workers that died (signal, or exit status not 0) */
     long retired;              /* workers that left after max_tasks_per_child tasks */
     long lost;                 /* tasks caught by the gap check (taken, never recorded) */
+    long twice;                /* results that came for a task already finished: a bug if
+                                * ever above 0 (each result must arrive exactly once) */
 };
 struct procpool_stats procpool_stats(const struct procpool *p);
 
