@@ -1,44 +1,131 @@
 """The sample outputs the pages show still match what the programs print, in shape: each
 text block after <!-- output: COMMAND --> is compared, line by line, with a new run of
 COMMAND (in the scratch tree tests/doccmds.py lays out, bounded): every line it shows must
-be printed again, once numbers, units, hex digits and column widths are taken out
+be printed again, once numbers, units, hex digits, paths and column widths are taken out
 (doccmds.shape: they depend on timing, pids and the machine). Lines shown as … are trims.
 
-An output whose COMMAND needs a peer started first (a server's, or a client's of a server or of
-the broker: PORT, --port, --listen, --backend, <pid>, the distributed chapter's programs) is not run here: the page's run block shows the
-whole exchange, and tests/test_servers.py and the distributed tests check those replies.
+A server's page (an output of build/bin/server_* --port 0): the test starts the server,
+reads its port from "listening on 127.0.0.1:PORT", runs the page's client outputs (curl,
+nc: PORT replaced) against it in page order, stops it with SIGTERM as the page does, and
+compares every one of those outputs, the server's included. Outputs that need another
+peer (the broker, Redis, strace -p <pid>, a client on a page without a server output) are
+named and not run here: tests/test_servers.py, test_broker.py and the distributed tests
+check those replies.
+
+Usage: test_doc_outputs.py [--self-test]   (--self-test: shapes that must differ do)
 """
-import os
 import re
+import shlex
 import shutil
+import signal
+import subprocess
+import sys
+import threading
 
 from doccmds import blocks, compare, pages, run_script, scratch
-from testlib import SRC, check, dies_with_test, done
+from testlib import check, dies_with_test, done, wait_for
 
 PEER = re.compile(r"PORT|--port|--listen|--backend|<pid>|redis|^curl|^strace|\| nc|"
                   r"^build/bin/(?:broker|master|worker|producer|consumer|jobs)\b")
+SERVER = re.compile(r"^build/bin/server_\w+ .*--port 0\b")
 
-compared = skipped = 0
-cwd = scratch()
-try:
-    for page in pages():
-        for b in blocks(page):
-            if b.output_of is None:
-                continue
-            if PEER.search(b.output_of) or not b.output_of.startswith("build/bin/"):
-                skipped += 1
-                print(f"--   {b.where}: {b.output_of} (needs a peer: not run here)")
-                continue
-            compared += 1
-            rc, out, left = run_script(b.output_of, cwd, timeout=120, preexec=dies_with_test())
-            if not check(rc is not None, f"{b.where}: {b.output_of} ends", out[-2000:]):
-                continue
-            missing = compare(b.body, out)
-            check(not missing, f"{b.where}: {b.output_of} prints the lines shown",
-                  "not printed any more (shape):\n       " + "\n       ".join(missing) +
-                  "\n     it printed:\n       " + "\n       ".join(out.splitlines()[:40]))
-finally:
-    shutil.rmtree(cwd, ignore_errors=True)
-print(f"\n{compared} outputs compared, {skipped} need a peer (not run here)")
-check(compared > 0, "some outputs were compared")
+
+def compare_block(b, out, ok=True):
+    if not check(ok, f"{b.where}: {b.output_of} ends", out[-2000:]):
+        return
+    missing = compare(b.body, out)
+    check(not missing, f"{b.where}: {b.output_of} prints the lines shown",
+          "not printed any more (shape):\n       " + "\n       ".join(missing) +
+          "\n     it printed:\n       " + "\n       ".join(out.splitlines()[:40]))
+
+
+def server_page(server, clients, cwd):
+    """Start the server of a page's output, run its client outputs against it, stop it
+    with SIGTERM; compare each. Returns the number of outputs compared."""
+    lines = []
+    p = subprocess.Popen(shlex.split(server.output_of), cwd=cwd, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+                         preexec_fn=dies_with_test())
+    reader = threading.Thread(target=lambda: lines.extend(iter(p.stdout.readline, "")),
+                              daemon=True)
+    reader.start()
+    port = wait_for(lambda: next((m.group(1) for m in map(LISTEN.search, list(lines)) if m),
+                                 None) or p.poll() is not None, deadline=60)
+    if not check(isinstance(port, str), f"{server.where}: {server.output_of} listens",
+                 "".join(lines)[-2000:]):
+        p.kill()
+        p.wait()
+        return 0
+    for c in clients:
+        rc, out, _ = run_script(c.output_of.replace("PORT", port), cwd, timeout=60,
+                                preexec=dies_with_test())
+        compare_block(c, out, rc == 0)
+    p.send_signal(signal.SIGTERM)              # what the page's kill -TERM <pid> does
+    try:
+        rc = p.wait(timeout=60)                # a hang guard
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = p.wait()
+    reader.join(timeout=60)
+    # A clean stop: exit 0, or the signal re-raised after the clean-up (lib/shared.c
+    # die_of_signal: the parent's status tells the truth).
+    compare_block(server, "".join(lines) + f"(exit status {rc})",
+                  rc in (0, -signal.SIGTERM))
+    return 1 + len(clients)
+
+
+LISTEN = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
+
+
+def self_test():
+    """The shape keeps what a run cannot change: a word, a label, an expected value."""
+    shown = ["parent: counter = 1 (expected 1: the child changed its own copy)",
+             "[   1.7 ms] 1. file read: 160752 bytes of /a/b/build/bin/loop",
+             "stats: accepted 1, closed 1, open now 0 (expected 0), requests 1"]
+    same = ("parent: counter = 7 (expected 1: the child changed its own copy)\n"
+            "[ 12.25 s] 1. file read: 9 bytes of /x/y/z/loop\n"
+            "stats: accepted 12, closed 12, open now 0 (expected 0), requests 340")
+    check(compare(shown, same) == [], "self-test: numbers, units and paths are not the shape")
+    for i, changed in enumerate(["parent: counter = 1 (expected 1: the child changed its copy)",
+                                 "[ 1.7 ms] 1. read: 160752 bytes of /a/b/build/bin/loop",
+                                 "stats: accepted 1, closed 1, requests 1"]):
+        lines = same.split("\n")
+        lines[i] = changed
+        check(compare(shown, "\n".join(lines)) == [shown[i]],
+              f"self-test: a changed line is reported: {changed}")
+    check(compare(["…", "  "], "") == [], "self-test: trims and blank lines are not compared")
+
+
+def main():
+    compared = skipped = 0
+    cwd = scratch()
+    try:
+        for page in pages():
+            outs = [b for b in blocks(page) if b.output_of is not None]
+            servers = [b for b in outs if SERVER.match(b.output_of)]
+            clients = [b for b in outs if servers and "PORT" in b.output_of
+                       and re.match(r"^(curl|printf)\b", b.output_of)]
+            if len(servers) == 1:
+                compared += server_page(servers[0], clients, cwd)
+            for b in outs:
+                if b in servers[:1] or b in clients:
+                    continue
+                if PEER.search(b.output_of) or not b.output_of.startswith("build/bin/"):
+                    skipped += 1
+                    print(f"--   {b.where}: {b.output_of} (needs a peer: not run here)")
+                    continue
+                compared += 1
+                rc, out, _ = run_script(b.output_of, cwd, timeout=120,
+                                        preexec=dies_with_test())
+                compare_block(b, out, rc is not None)
+    finally:
+        shutil.rmtree(cwd, ignore_errors=True)
+    print(f"\n{compared} outputs compared, {skipped} need another peer (not run here)")
+    check(compared > 0, "some outputs were compared")
+
+
+if sys.argv[1:] == ["--self-test"]:
+    self_test()
+else:
+    main()
 done()
