@@ -9,7 +9,8 @@ Saves PNGs of the course map and of one annotated source page, prints
 Usage: test_site_browser.py            build the site (scripts/site.py --out BUILD/docs), check it
        test_site_browser.py --site DIR check an already built site
        test_site_browser.py --self-test  a fixture site with one fault per page: each must fail
-Exits 77 (skipped) without chromium-headless-shell or without scripts/site.py.
+Exits 77 (skipped) without chromium-headless-shell, without scripts/site.py or without the
+Debian packages it needs.
 """
 import html.parser
 import json
@@ -29,11 +30,13 @@ from testlib import (BIN, SRC, become_subreaper, check, dies_with_test, done,  #
 LOCAL = ("file:", "data:", "about:", "blob:", "chrome-error:")
 
 # What the page reports about itself once loaded: images that did not render (an <img>,
-# SVG included, that is not complete or has no natural width), its links (resolved by the
+# SVG included, that is not complete or has no natural width), the files its <object>s show
+# (a file:// page cannot look inside them: the test reads them), its links (resolved by the
 # browser) and the anchors (ids, named a) other pages may link to.
 PROBE = """JSON.stringify({
   broken: [...document.images].filter(i => !i.complete || i.naturalWidth === 0)
                               .map(i => i.currentSrc || i.src || i.outerHTML.slice(0, 80)),
+  objects: [...document.querySelectorAll('object[data]')].map(o => o.data),
   links: [...document.querySelectorAll('a[href]')].map(a => a.href),
   ids: [...document.querySelectorAll('[id]')].map(e => e.id)
        .concat([...document.querySelectorAll('a[name]')].map(a => a.name)),
@@ -55,6 +58,23 @@ class Ids(html.parser.HTMLParser):
 
 def file_path(url):
     return urllib.parse.unquote(urllib.parse.urlparse(url).path)
+
+
+def renders(url):
+    """Whether an <object>'s file is there and, for an SVG, is well-formed XML (what the
+    browser needs to draw it)."""
+    if not url.startswith("file:"):
+        return False                 # reported as a non-local request too
+    path = file_path(url)
+    if not os.path.isfile(path):
+        return False
+    if path.endswith(".svg"):
+        import xml.etree.ElementTree as ET
+        try:
+            ET.parse(path)
+        except ET.ParseError:
+            return False
+    return True
 
 
 def problems_of(events):
@@ -120,6 +140,8 @@ def check_site(site, shots):
                     problems.append(f"probe failed: {e}")
             problems += problems_of(browser.events[since:])
             problems += [f"image did not render: {src}" for src in info["broken"]]
+            problems += [f"object did not render: {src}" for src in info.get("objects", [])
+                         if not renders(src)]
             seen[page] = (problems, info["links"], set(info["ids"]))
             for name, shot in shots.items():
                 if shot["page"] == page:
@@ -186,6 +208,9 @@ FIXTURE = {
     "bad_image.html": '<!doctype html><title>x</title><img src="missing.png" alt="x">',
     "bad_svg.html": '<!doctype html><title>x</title><img src="broken.svg" alt="x">',
     "broken.svg": "<svg this is not xml",
+    "bad_object.html": '<!doctype html><title>x</title><object data="broken.svg" '
+                       'type="image/svg+xml"></object><object data="pic.svg" '
+                       'type="image/svg+xml"></object>',
     "bad_js.html": '<!doctype html><title>x</title><script>undefined_function();</script>',
     "bad_console.html": '<!doctype html><title>x</title><script>console.error("no")</script>',
     "bad_http.html": '<!doctype html><title>x</title>'
@@ -213,6 +238,7 @@ def self_test(out):
               "bad_anchor.html": "missing anchor: good.html#gone",
               "bad_image.html": "image did not render",
               "bad_svg.html": "image did not render",
+              "bad_object.html": "object did not render: file:",
               "bad_js.html": "uncaught exception",
               "bad_console.html": "console.error",
               "bad_http.html": "non-local request: http://example.org/a.png",
@@ -223,6 +249,14 @@ def self_test(out):
     for page, what in expect.items():
         got = results.get(page, [])
         check(any(what in p for p in got), f"fixture {page} fails with '{what}'", got)
+    # A page that does not load (the site's pages are files found on disk, so this one is
+    # opened by hand): the navigation reports the browser's error.
+    browser = cdp.Browser(cdp.find_binary(), preexec=dies_with_test())
+    try:
+        err, _ = browser.navigate("file:///nonexistent/page.html")
+    finally:
+        browser.close()
+    check(err is not None and "ERR_FILE_NOT_FOUND" in err, "a missing page does not load", err)
     check(os.path.getsize(shot) > 1000 and open(shot, "rb").read(8) == b"\x89PNG\r\n\x1a\n",
           "the fixture's screenshot is a PNG")
 
@@ -251,6 +285,13 @@ def main():
         site_py = os.path.join(SRC, "scripts", "site.py")
         if not os.path.exists(site_py):
             print("SKIP: scripts/site.py, the site generator, is not in this tree")
+            sys.exit(77)
+        probe = subprocess.run(["/usr/bin/python3", "-c",
+                                "import markdown_it, mdit_py_plugins, pygments"],
+                               capture_output=True, text=True)
+        if probe.returncode != 0:
+            print("SKIP: /usr/bin/python3 lacks markdown_it, mdit_py_plugins or pygments, "
+                  "which scripts/site.py needs (scripts/deps.sh docs installs them)")
             sys.exit(77)
         site = os.path.join(build, "docs")
         t = time.monotonic()
