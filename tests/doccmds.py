@@ -86,6 +86,24 @@ def scratch():
     return d
 
 
+BUILTIN = {"cd", "echo", "exit", "kill", "printf", "set", "test", "true", "false", "wait", "[",
+           "export", "unset", "read", "sleep", "cat", "sh"}
+
+
+def missing_tools(block):
+    """The tools (not the suite's programs, not the shell's) a block runs that this machine
+    lacks: curl, strace, taskset... scripts/deps.sh installs them as optional, so a block
+    that needs one is skipped, with the reason, where it is missing."""
+    import shutil
+    tools = set()
+    for _, words in commands(block):
+        words = [w for w in words if not re.match(r"^\w+=", w)]
+        if words and not words[0].startswith(("build/", "scripts/", "bench/")) \
+                and words[0] not in BUILTIN and shutil.which(words[0]) is None:
+            tools.add(words[0])
+    return sorted(tools)
+
+
 def run_script(script, cwd, timeout, preexec=None):
     """Run script with sh -e in its own process group, bounded by timeout (a hang guard).
     Returns (returncode or None if it hung, output, pids of its group still alive: the

@@ -15,7 +15,8 @@ import sys
 import tempfile
 
 import doccmds
-from doccmds import Block, blocks, check_names, free_port, pages, run_script, scratch
+from doccmds import (Block, blocks, check_names, free_port, missing_tools, pages, run_script,
+                     scratch)
 from testlib import check, dies_with_test, done
 
 TIMEOUT = 120          # per block: a hang guard, not a timing
@@ -48,7 +49,10 @@ def check_pages():
                 parsed += 1
                 for n, msg in check_names(b):
                     check(False, f"{os.path.relpath(page, doccmds.SRC)}:{n}: {msg}")
-                if b.mark == "run":
+                if b.mark == "run" and missing_tools(b):
+                    print(f"--   {b.where}: not run: {', '.join(missing_tools(b))} missing "
+                          "(scripts/deps.sh installs it)")
+                elif b.mark == "run":
                     ran += 1
                     problem = run_block(b, cwd)
                     check(problem is None, f"{b.where}: the block runs", problem or "")
@@ -81,6 +85,8 @@ def self_test():
         left = run_block(block("run", "sleep 600 &"), cwd)
         check(left is not None and "left 1 process" in left,
               "self-test: a background process left running fails", left)
+        check(missing_tools(block("run", "X=1 nosuchtool --x | build/bin/fork", "echo $?"))
+              == ["nosuchtool"], "self-test: a block needing a missing tool is named")
         port = run_block(block("run", "test PORT -gt 0"), cwd)
         check(port is None, "self-test: PORT becomes a port number", port)
         names = check_names(block("norun", "build/bin/nosuch --x",

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 
-from doccmds import blocks, compare, pages, run_script, scratch
+from doccmds import Block, blocks, compare, missing_tools, pages, run_script, scratch
 from testlib import check, dies_with_test, done, wait_for
 
 PEER = re.compile(r"PORT|--port|--listen|--backend|<pid>|redis|^curl|^strace|\| nc|"
@@ -56,10 +56,16 @@ def server_page(server, clients, cwd):
         p.kill()
         p.wait()
         return 0
+    n = 1                                      # the server's own output
     for c in clients:
+        lacking = missing_tools(Block(c.page, c.line, "sh", "run", None, [c.output_of]))
+        if lacking:
+            print(f"--   {c.where}: not run: {', '.join(lacking)} missing")
+            continue
         rc, out, _ = run_script(c.output_of.replace("PORT", port), cwd, timeout=60,
                                 preexec=dies_with_test())
         compare_block(c, out, rc == 0)
+        n += 1
     p.send_signal(signal.SIGTERM)              # what the page's kill -TERM <pid> does
     try:
         rc = p.wait(timeout=60)                # a hang guard
@@ -71,7 +77,7 @@ def server_page(server, clients, cwd):
     # die_of_signal: the parent's status tells the truth).
     compare_block(server, "".join(lines) + f"(exit status {rc})",
                   rc in (0, -signal.SIGTERM))
-    return 1 + len(clients)
+    return n
 
 
 LISTEN = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
