@@ -229,12 +229,13 @@ UNIT = r"(?:ns|us|µs|ms|s|min|KiB|MiB|GiB|kB|KB|MB|GB|B|k|M|G|%|x)"
 def shape(line):
     """A line with what depends on the run, the pid or the machine taken out: numbers
     (with their unit: a time may print in ms or s), hex digits, lists of numbers, the
-    widths of columns, paths (where the build is), one-letter names (the locks A and B,
+    widths of columns, paths (where the build is), host names, one-letter names (the locks A and B,
     whichever a run reached first). Two lines of the same shape print the same thing,
     measured anew."""
     s = line.strip()
     s = re.sub(r"(?<![\w.])(?:/[\w.+-]+){2,}", "P", s)
     s = re.sub(r"\b[A-Z]\b", "L", s)
+    s = re.sub(r"@[A-Za-z0-9_.-]+", "@HOST", s)      # worker@vm:7203: the machine's name
     s = re.sub(r"\b0x[0-9a-fA-F]+\b|\b[0-9a-f]{8,}\b", "H", s)
     s = re.sub(r"(?<![\w.])[-+]?\d+(?:[.,:]\d+)*(?:e[-+]?\d+)?\s?" + UNIT + r"?(?![\w])", "N", s)
     s = re.sub(r"(?<![\w.])[-+]?\d+(?:\.\d+)?", "N", s)

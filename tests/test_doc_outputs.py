@@ -7,10 +7,12 @@ be printed again, once numbers, units, hex digits, paths and column widths are t
 A server's page (an output of build/bin/server_* --port 0): the test starts the server,
 reads its port from "listening on 127.0.0.1:PORT", runs the page's client outputs (curl,
 nc: PORT replaced) against it in page order, stops it with SIGTERM as the page does, and
-compares every one of those outputs, the server's included. Outputs that need another
-peer (the broker, Redis, strace -p <pid>, a client on a page without a server output) are
-named and not run here: tests/test_servers.py, test_broker.py and the distributed tests
-check those replies.
+compares every one of those outputs, the server's included. A page whose block starts
+the broker in the background (build/bin/broker &): the test plays that block in a fresh
+scratch tree, the broker on port 0 and each client given --backend tcp://127.0.0.1:PORT,
+and compares the outputs of the lines it shows. Outputs that need another peer (Redis,
+strace -p <pid>, several terminals) are named and not run here: tests/test_servers.py,
+test_broker.py and the distributed tests check those replies.
 
 Usage: test_doc_outputs.py [--self-test]   (--self-test: shapes that must differ do)
 """
@@ -81,6 +83,68 @@ def server_page(server, clients, cwd):
 
 
 LISTEN = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
+CLIENTS = ("build/bin/master", "build/bin/worker", "build/bin/producer", "build/bin/consumer",
+           "build/bin/jobs")
+
+
+def start(args, cwd, out=subprocess.PIPE):
+    return subprocess.Popen(args, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, text=True, preexec_fn=dies_with_test())
+
+
+def stop(p):
+    """SIGTERM, as the page's reader would; SIGKILL after a hang guard."""
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+    try:
+        return p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return p.wait()
+
+
+def broker_page(block, outs):
+    """Play a block that starts the broker in the background and its clients after it;
+    compare the outputs the page shows for its lines. Returns the outputs compared."""
+    cwd = scratch()                            # a fresh one: the broker makes its key here
+    shown = {shlex.join(shlex.split(b.output_of)): b for b in outs}
+    lines = []
+    broker = start(["build/bin/broker", "--listen", "127.0.0.1:0"], cwd)
+    reader = threading.Thread(target=lambda: lines.extend(iter(broker.stdout.readline, "")),
+                              daemon=True)
+    reader.start()
+    background, n = [], 0
+    try:
+        port = wait_for(lambda: next((m.group(1) for m in map(LISTEN.search, list(lines))
+                                      if m), None) or broker.poll() is not None, deadline=60)
+        if not check(isinstance(port, str), f"{block.where}: the broker listens",
+                     "".join(lines)[-2000:]):
+            return 0
+        for raw in block.body[1:]:
+            words = shlex.split(raw, comments=True)
+            if not words:
+                continue
+            bg = words[-1] == "&"
+            words = [w for w in words if w != "&"]
+            key = shlex.join(words)
+            if words[0] in CLIENTS and "--backend" not in words:
+                words += ["--backend", f"tcp://127.0.0.1:{port}"]
+            if bg:
+                background.append(start(words, cwd, out=subprocess.DEVNULL))
+                continue
+            rc, out, _ = run_script(shlex.join(words), cwd, timeout=120,
+                                    preexec=dies_with_test())
+            if key in shown:
+                compare_block(shown[key], out, rc == 0)
+                n += 1
+            else:
+                check(rc == 0, f"{block.where}: {key} runs", out[-2000:])
+    finally:
+        for p in background + [broker]:
+            stop(p)
+        reader.join(timeout=60)
+        shutil.rmtree(cwd, ignore_errors=True)
+    return n
 
 
 def self_test():
@@ -113,6 +177,11 @@ def main():
                        and re.match(r"^(curl|printf)\b", b.output_of)]
             if len(servers) == 1:
                 compared += server_page(servers[0], clients, cwd)
+            for b in blocks(page):
+                if b.lang == "sh" and b.body and re.match(r"^build/bin/broker\s+&", b.body[0]):
+                    played = [o for o in outs if o.output_of.startswith(CLIENTS)]
+                    compared += broker_page(b, played)
+                    clients += played
             for b in outs:
                 if b in servers[:1] or b in clients:
                     continue
