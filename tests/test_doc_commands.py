@@ -12,7 +12,6 @@ Usage: test_doc_commands.py             every page
 import os
 import shutil
 import sys
-import tempfile
 
 import doccmds
 from doccmds import (Block, blocks, check_names, free_port, missing_tools, pages, run_script,

@@ -41,47 +41,6 @@ def compare_block(b, out, ok=True):
           "\n     it printed:\n       " + "\n       ".join(out.splitlines()[:40]))
 
 
-def server_page(server, clients, cwd):
-    """Start the server of a page's output, run its client outputs against it, stop it
-    with SIGTERM; compare each. Returns the number of outputs compared."""
-    lines = []
-    p = subprocess.Popen(shlex.split(server.output_of), cwd=cwd, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-                         preexec_fn=dies_with_test())
-    reader = threading.Thread(target=lambda: lines.extend(iter(p.stdout.readline, "")),
-                              daemon=True)
-    reader.start()
-    port = wait_for(lambda: next((m.group(1) for m in map(LISTEN.search, list(lines)) if m),
-                                 None) or p.poll() is not None, deadline=60)
-    if not check(isinstance(port, str), f"{server.where}: {server.output_of} listens",
-                 "".join(lines)[-2000:]):
-        p.kill()
-        p.wait()
-        return 0
-    n = 1                                      # the server's own output
-    for c in clients:
-        lacking = missing_tools(Block(c.page, c.line, "sh", "run", None, [c.output_of]))
-        if lacking:
-            print(f"--   {c.where}: not run: {', '.join(lacking)} missing")
-            continue
-        rc, out, _ = run_script(c.output_of.replace("PORT", port), cwd, timeout=60,
-                                preexec=dies_with_test())
-        compare_block(c, out, rc == 0)
-        n += 1
-    p.send_signal(signal.SIGTERM)              # what the page's kill -TERM <pid> does
-    try:
-        rc = p.wait(timeout=60)                # a hang guard
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = p.wait()
-    reader.join(timeout=60)
-    # A clean stop: exit 0, or the signal re-raised after the clean-up (lib/shared.c
-    # die_of_signal: the parent's status tells the truth).
-    compare_block(server, "".join(lines) + f"(exit status {rc})",
-                  rc in (0, -signal.SIGTERM))
-    return n
-
-
 LISTEN = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
 CLIENTS = ("build/bin/master", "build/bin/worker", "build/bin/producer", "build/bin/consumer",
            "build/bin/jobs")
@@ -93,7 +52,8 @@ def start(args, cwd, out=subprocess.PIPE):
 
 
 def stop(p):
-    """SIGTERM, as the page's reader would; SIGKILL after a hang guard."""
+    """SIGTERM, as the page's reader would (kill -TERM <pid>); SIGKILL after a hang guard.
+    Returns the exit status."""
     if p.poll() is None:
         p.send_signal(signal.SIGTERM)
     try:
@@ -103,22 +63,61 @@ def stop(p):
         return p.wait()
 
 
+class Listening:
+    """A server or the broker started on port 0, its output read as it comes; .port is
+    the port from its "listening on 127.0.0.1:PORT" line (None if it never said so)."""
+    def __init__(self, args, cwd):
+        self.lines = []
+        self.p = start(args, cwd)
+        self.reader = threading.Thread(
+            target=lambda: self.lines.extend(iter(self.p.stdout.readline, "")), daemon=True)
+        self.reader.start()
+        port = wait_for(lambda: next((m.group(1) for m in map(LISTEN.search, list(self.lines))
+                                      if m), None) or self.p.poll() is not None, deadline=60)
+        self.port = port if isinstance(port, str) else None
+
+    def stop(self):
+        """Stop it; returns (exit status, everything it printed)."""
+        rc = stop(self.p)
+        self.reader.join(timeout=60)
+        return rc, "".join(self.lines)
+
+
+def server_page(server, clients, cwd):
+    """Start the server of a page's output, run its client outputs against it, stop it
+    with SIGTERM; compare each. Returns the number of outputs compared."""
+    srv = Listening(shlex.split(server.output_of), cwd)
+    if srv.port is None:
+        rc, out = srv.stop()
+        check(False, f"{server.where}: {server.output_of} listens", out[-2000:])
+        return 0
+    n = 1                                      # the server's own output
+    for c in clients:
+        lacking = missing_tools(Block(c.page, c.line, "sh", "run", None, [c.output_of]))
+        if lacking:
+            print(f"--   {c.where}: not run: {', '.join(lacking)} missing")
+            continue
+        rc, out, _ = run_script(c.output_of.replace("PORT", srv.port), cwd, timeout=60,
+                                preexec=dies_with_test())
+        compare_block(c, out, rc == 0)
+        n += 1
+    rc, out = srv.stop()
+    # A clean stop: exit 0, or the signal re-raised after the clean-up (lib/shared.c
+    # die_of_signal: the parent's status tells the truth).
+    compare_block(server, out + f"(exit status {rc})", rc in (0, -signal.SIGTERM))
+    return n
+
+
 def broker_page(block, outs):
     """Play a block that starts the broker in the background and its clients after it;
     compare the outputs the page shows for its lines. Returns the outputs compared."""
     cwd = scratch()                            # a fresh one: the broker makes its key here
     shown = {shlex.join(shlex.split(b.output_of)): b for b in outs}
-    lines = []
-    broker = start(["build/bin/broker", "--listen", "127.0.0.1:0"], cwd)
-    reader = threading.Thread(target=lambda: lines.extend(iter(broker.stdout.readline, "")),
-                              daemon=True)
-    reader.start()
+    broker = Listening(["build/bin/broker", "--listen", "127.0.0.1:0"], cwd)
     background, n = [], 0
     try:
-        port = wait_for(lambda: next((m.group(1) for m in map(LISTEN.search, list(lines))
-                                      if m), None) or broker.poll() is not None, deadline=60)
-        if not check(isinstance(port, str), f"{block.where}: the broker listens",
-                     "".join(lines)[-2000:]):
+        if broker.port is None:
+            check(False, f"{block.where}: the broker listens", broker.stop()[1][-2000:])
             return 0
         for raw in block.body[1:]:
             words = shlex.split(raw, comments=True)
@@ -128,7 +127,7 @@ def broker_page(block, outs):
             words = [w for w in words if w != "&"]
             key = shlex.join(words)
             if words[0] in CLIENTS and "--backend" not in words:
-                words += ["--backend", f"tcp://127.0.0.1:{port}"]
+                words += ["--backend", f"tcp://127.0.0.1:{broker.port}"]
             if bg:
                 background.append(start(words, cwd, out=subprocess.DEVNULL))
                 continue
@@ -140,9 +139,9 @@ def broker_page(block, outs):
             else:
                 check(rc == 0, f"{block.where}: {key} runs", out[-2000:])
     finally:
-        for p in background + [broker]:
+        for p in background:
             stop(p)
-        reader.join(timeout=60)
+        broker.stop()
         shutil.rmtree(cwd, ignore_errors=True)
     return n
 
