@@ -1,6 +1,6 @@
 /* server_epoll.c - the HTTP service on one thread with raw epoll: what libuv does underneath
  *
- * Usage:    server_epoll [--workers N] [--drain eagain|short] [--port P] [--bind ADDR]
+ * Usage:    server_epoll [--workers N] [--drain short|eagain|once] [--port P] [--bind ADDR]
  *                        [--header-timeout MS]
  * Observe:  the same service as server_uv, with the loop written out by hand. epoll is a
  *           *readiness* interface: the kernel says "this socket may be read now", and the
@@ -9,26 +9,32 @@
  *           connection is registered once, edge-triggered (EPOLLET): the kernel reports a
  *           socket when new bytes arrive, not for as long as unread bytes remain (that is
  *           level-triggered, epoll's default and poll()'s only mode). So after an edge the
- *           program must read until read() says EAGAIN; whatever it leaves behind no later
+ *           program must read until the socket is empty; whatever it leaves behind no later
  *           event will announce. The listening socket stays level-triggered: it is read a
  *           batch at a time and reported again while clients still wait.
- * Drain:    --drain eagain (the default) reads until EAGAIN: correct, and one extra read()
- *           per request that comes back empty. --drain short makes one read per event and
- *           trusts it to have taken everything - true when the read came back short, false
- *           when it exactly filled the buffer's free space: the rest stays in the kernel,
- *           no new edge comes until the client sends more, and a client that pipelined
- *           more than a buffer of requests waits for replies that never come (until the
- *           header timeout closes it). tests/test_server_epoll.py shows both.
+ * Drain:    how the program knows the socket is empty. --drain short (the default, nginx's
+ *           rule): a read that came back short of the room it offered took everything
+ *           there was (a stream socket hands over all it holds, up to the room), so stop;
+ *           a read that filled the room must be followed by another. Unless the peer has
+ *           shut its side (EPOLLRDHUP): then read on, to meet the end of file. --drain
+ *           eagain reads until read() says EAGAIN: also correct, and one extra read() per
+ *           request that comes back empty (strace -c counts it). --drain once is
+ *           the lesson's bug: one read per event, trusted whatever it returned. It loses
+ *           when a read exactly fills the buffer's free space: the rest stays in the
+ *           kernel, no new edge comes until the client sends more, and a client that
+ *           pipelined more than a buffer of requests waits for replies that never come
+ *           (until the header timeout closes it). tests/test_server_epoll.py shows all three.
  * Costs:    what server_uv costs: one core, and one slow callback (/cpu) stalls everyone.
- *           Reading until EAGAIN lets one client that keeps sending hold the loop; the read
- *           loop stops after EPOLL_READS_MAX reads so that the others get their turn.
+ *           Reading until the socket is empty lets one client that keeps sending hold the
+ *           loop; the read loop stops after EPOLL_READS_MAX reads so that the others get
+ *           their turn.
  * Try:      server_epoll --port 0; strace -c -f -p PID under wrk (epoll_wait, read, write
- *           per request: the syscalls bench counts them); --drain short vs eagain.
+ *           per request: the syscalls bench counts them); --drain eagain vs short.
  *           server_epoll --workers 2: two loops on one SO_REUSEPORT port, one thread each.
  * Python:   docs/seeds.md#seed-000, asyncio's selector event loop (selectors.EpollSelector)
  * Reading:  the same order as server_uv.c, which this file sits beside:
  *   accept    -> on_listen(): server_accept(), each connection a struct conn, EPOLLIN|EPOLLET;
- *   read      -> conn_read(): recv() into the input buffer until EAGAIN (taken while a
+ *   read      -> conn_read(): recv() into the input buffer until a short read (taken while a
  *                request is read, given back when idle, as server_uv does);
  *   process   -> http_parse(); answered at once (/, /cpu, errors) or after a timer (/io);
  *   answer    -> send() now; only what the socket did not take is queued, and only then is
@@ -77,12 +83,15 @@ struct conn {
     size_t heap_i;
     struct conn *more_next;         /* on the loop's list of connections with more to read */
     unsigned waiting_io : 1, throttled : 1, finishing : 1, closing : 1, epollout : 1, in_more : 1;
+    unsigned peer_shut : 1;         /* EPOLLRDHUP seen: the end of file is still to be read */
 };
+
+enum drain { DRAIN_SHORT, DRAIN_EAGAIN, DRAIN_ONCE };   /* --drain, in the order of names[] */
 
 struct loop {
     int ep, listen_fd, stop_fd;     /* stop_fd: a signalfd (one loop) or an eventfd */
     const struct server_opts *o;
-    int drain_short;
+    enum drain drain;
     struct conn *conns, *dead;      /* open connections; closed ones, freed after the round */
     struct conn *more;              /* read EPOLL_READS_MAX times: to read again next round */
     struct conn **heap;             /* timers: heap[0] has the nearest deadline */
@@ -206,7 +215,7 @@ static void on_listen(struct loop *l)
 }
 /* [/snippet:accept] */
 
-/* ---- read: until EAGAIN, because an edge is reported once ------------------------------ */
+/* ---- read: until the socket is empty, because an edge is reported once ---------------- */
 
 /* Give the input buffer back once nothing in it is needed: an idle connection holds none.
  * The loop keeps a few for the next connection that receives bytes (as server_uv does). */
@@ -246,12 +255,18 @@ static void conn_read(struct conn *c)
             conn_close(c);
             return;
         }
-        if (c->finishing)
+        /* Short of the room offered: the socket had no more, and new bytes make a new
+         * edge. Not so once the peer has shut its side: the end of file makes no edge. */
+        int drained = c->loop->drain == DRAIN_SHORT && (size_t)n < room && !c->peer_shut;
+        if (c->finishing) {
+            if (drained)
+                return;
             continue;
+        }
         c->len += (size_t)n;
         process(c);
-        if (c->loop->drain_short)
-            return;         /* --drain short: trust this read to have taken everything */
+        if (drained || c->loop->drain == DRAIN_ONCE)
+            return;         /* --drain once: trusts even a read that filled the room */
     }
     /* Maybe more to read, and no edge will say so: the loop must come back to it itself,
      * after this round's other events (so that one busy client cannot hold the loop). */
@@ -489,6 +504,8 @@ static void *loop_run(void *arg)
                 conn_close(c);
             else if (!c->closing && (ev[i].events & EPOLLOUT))
                 on_writable(c);
+            if (c && c != (struct conn *)l && (ev[i].events & EPOLLRDHUP))
+                c->peer_shut = 1;       /* its last bytes may come back short: read on */
             if (c && c != (struct conn *)l && (ev[i].events & (EPOLLIN | EPOLLRDHUP)))
                 conn_read(c);           /* a closed one returns at once */
         }
@@ -511,10 +528,9 @@ stop:
 /* [/snippet:loop] */
 
 static void loop_init(struct loop *l, const struct server_opts *o, int listen_fd, int stop_fd,
-                      int drain_short)
+                      enum drain drain)
 {
-    *l = (struct loop){ .listen_fd = listen_fd, .stop_fd = stop_fd, .o = o,
-                        .drain_short = drain_short };
+    *l = (struct loop){ .listen_fd = listen_fd, .stop_fd = stop_fd, .o = o, .drain = drain };
     l->ep = epoll_create1(EPOLL_CLOEXEC);
     if (l->ep == -1)
         die_errno("epoll_create1");
@@ -531,36 +547,39 @@ static void loop_init(struct loop *l, const struct server_opts *o, int listen_fd
 static const char usage_text[] =
     "server_epoll - the HTTP service on raw epoll, edge-triggered (one thread per loop)\n"
     "\n"
-    "Usage: server_epoll [--workers N] [--drain eagain|short] [--port P] [--bind ADDR]\n"
+    "Usage: server_epoll [--workers N] [--drain short|eagain|once] [--port P] [--bind ADDR]\n"
     "                    [--header-timeout MS]\n"
     "  --workers N         event loops, one thread each, on one SO_REUSEPORT port\n"
     "                      (the issue's --threads N; default 1: the main thread)\n"
-    "  --drain HOW         eagain: read until EAGAIN (default, correct); short: one read\n"
-    "                      per event (a read that fills the buffer strands the rest)\n"
+    "  --drain HOW         short (default): read until a read comes back short of the\n"
+    "                      room offered; eagain: until EAGAIN (one more, empty, read);\n"
+    "                      once: one read per event (the bug: a read that fills the\n"
+    "                      buffer strands the rest)\n"
     SERVER_FLAGS_HELP;
 
+static const char *const drain_names[] = { "short", "eagain", "once", NULL };
+
 /* Take --drain out of argv (server_parse_args knows only the common flags). */
-static int take_drain(int *argc, char **argv)
+static enum drain take_drain(int *argc, char **argv)
 {
-    static const char *const names[] = { "eagain", "short", NULL };
     int drain = 0, k = 1;
     prog_init(argv[0]);
     for (int i = 1; i < *argc; i++) {
         if (strncmp(argv[i], "--drain=", 8) == 0)
-            drain = parse_choice("--drain", argv[i] + 8, names);
+            drain = parse_choice("--drain", argv[i] + 8, drain_names);
         else if (strcmp(argv[i], "--drain") == 0 && i + 1 < *argc)
-            drain = parse_choice("--drain", argv[++i], names);
+            drain = parse_choice("--drain", argv[++i], drain_names);
         else
             argv[k++] = argv[i];
     }
     *argc = k;
     argv[k] = NULL;
-    return drain;
+    return (enum drain)drain;
 }
 
 int main(int argc, char **argv)
 {
-    int drain_short = take_drain(&argc, argv);
+    enum drain drain = take_drain(&argc, argv);
     struct server_opts o;
     server_parse_args(argc, argv, &o, usage_text, 1);
     server_init();
@@ -575,7 +594,7 @@ int main(int argc, char **argv)
         if (stop_fd == -1)
             die_errno("eventfd");
         loop_init(&loops[i], &o, server_listen(&o, port, o.workers > 1, &port), stop_fd,
-                  drain_short);
+                  drain);
     }
     for (int i = 0; o.workers > 1 && i < o.workers; i++) {
         xpthread_create(&loops[i].thread, NULL, loop_run, &loops[i]);
@@ -583,7 +602,7 @@ int main(int argc, char **argv)
     }
     char model[96];
     snprintf(model, sizeof model, "%d epoll loop%s, edge-triggered, drain %s", o.workers,
-             o.workers > 1 ? "s, one per thread" : "", drain_short ? "short" : "eagain");
+             o.workers > 1 ? "s, one per thread" : "", drain_names[drain]);
     server_announce(&o, port, model);
     if (o.workers == 1) {
         loop_run(&loops[0]);            /* until the signalfd, its stop descriptor, fires */
