@@ -128,11 +128,14 @@ static void *producer(void *arg)
     long n = 0;
     pthread_barrier_wait(&sh.start);
     me->began = now_ns();
-    while (!atomic_load_explicit(&sh.stop, memory_order_relaxed)) {
+    /* At least one item each, even when the main thread's --seconds runs out before this
+     * thread is first scheduled (a busy or sanitized machine): zero items would read as a
+     * broken buffer. */
+    do {
         put(item);
         sum += item++;
         n++;
-    }
+    } while (!atomic_load_explicit(&sh.stop, memory_order_relaxed));
     me->items = n, me->sum = sum;
     return NULL;
 }

@@ -14,7 +14,9 @@ and compares the outputs of the lines it shows. Outputs that need another peer (
 strace -p <pid>, several terminals) are named and not run here: tests/test_servers.py,
 test_broker.py and the distributed tests check those replies.
 
-Usage: test_doc_outputs.py [--self-test]   (--self-test: shapes that must differ do)
+Usage: test_doc_outputs.py [--self-test] [--sanitized]
+  --self-test  shapes that must differ do
+  --sanitized  a sanitizer build: run every output's command, compare no lines
 """
 import re
 import shlex
@@ -32,8 +34,15 @@ PEER = re.compile(r"PORT|--port|--listen|--backend|<pid>|redis|^curl|^strace|\| 
 SERVER = re.compile(r"^build/bin/server_\w+ .*--port 0\b")
 
 
+# In a sanitizer build (tests/CMakeLists.txt passes --sanitized) every command still runs and
+# must end well, but its lines are not compared: the pages show the plain build, and an
+# instrumented one prints what depends on the instrumentation (ASan's own allocator in
+# fork_threads' malloc case, other stack offsets in the signals page's backtrace).
+SANITIZED = "--sanitized" in sys.argv[1:]
+
+
 def compare_block(b, out, ok=True):
-    if not check(ok, f"{b.where}: {b.output_of} ends", out[-2000:]):
+    if not check(ok, f"{b.where}: {b.output_of} ends", out[-2000:]) or SANITIZED:
         return
     missing = compare(b.body, out)
     check(not missing, f"{b.where}: {b.output_of} prints the lines shown",
@@ -198,7 +207,7 @@ def main():
     check(compared > 0, "some outputs were compared")
 
 
-if sys.argv[1:] == ["--self-test"]:
+if "--self-test" in sys.argv[1:]:
     self_test()
 else:
     main()
