@@ -55,10 +55,12 @@ def idle_cost(pid, port, n=IDLE_CONNS):
 
 def idle_bound(pid):
     """Bytes an idle connection may cost: an eighth of an input buffer. Under ASan a freed
-    buffer waits in its quarantine and redzones pad every block: half a buffer there."""
+    buffer waits in its quarantine and redzones pad every block, and TSan keeps shadow
+    memory and a history for every block: half a buffer there."""
     with open(f"/proc/{pid}/maps") as f:
-        asan = "libasan" in f.read()
-    return BUF_SIZE // 2 if asan else BUF_SIZE // 8
+        maps = f.read()
+    sanitized = "libasan" in maps or "libtsan" in maps
+    return BUF_SIZE // 2 if sanitized else BUF_SIZE // 8
 
 
 def start(extra=(), preexec=None):
