@@ -487,8 +487,9 @@ static int ring_pick(struct procpool *p)
 {
     int best = -1;
     uint64_t least = RING_CAP;
-    for (int k = 0; k < p->n; k++) {
-        int w = (p->next_try + k) % p->n;
+    /* w wraps by a compare, not by `% p->n`: a division costs more than the rest of the
+     * loop, and this runs for every task submitted. */
+    for (int k = 0, w = p->next_try; k < p->n; k++, w = w + 1 == p->n ? 0 : w + 1) {
         uint64_t load = p->wr[w].sent - p->wr[w].consumed;
         if (p->w[w].pid > 0 && load < least) {
             best = w, least = load;
@@ -496,7 +497,7 @@ static int ring_pick(struct procpool *p)
                 break;
         }
     }
-    p->next_try = (p->next_try + 1) % p->n;
+    p->next_try = p->next_try + 1 == p->n ? 0 : p->next_try + 1;
     return best;
 }
 
@@ -691,7 +692,13 @@ static void flush_backlog(struct procpool *p)
 }
 
 /* Number a record and send it; a task's handle t is filed under its number first, since
- * sending may read results (drain_rings) and so move the ring's oldest number on. */
+ * sending may read results (drain_rings) and so move the ring's oldest number on.
+ * Ring transport: a ring counts as full until the parent has read the results of its
+ * tasks, and a caller submitting many tasks before its first get() would otherwise see
+ * every ring full after a few hundred, queue the rest in the backlog (growing memory it
+ * must then fault in) and leave the workers idle until that get(). So when no ring has
+ * room, or older records still wait in the backlog (order is kept), read the results
+ * that are there - a few loads, no system call - and move the backlog on first. */
 static void enqueue(struct procpool *p, uint32_t kind, procpool_fn fn, int64_t arg,
                     struct procpool_task *t)
 {
