@@ -47,11 +47,11 @@ enum { MAX_BATCH = 64 };
 /* Ring transport: records per ring (8 KiB of tasks and 16 KiB of results per worker); how
  * many times a side looks at its ring(s) before it sleeps, when there is a CPU to spare for
  * it (p->spins; with no spare CPU a spinner only delays the side it waits for); how many
- * times a worker then gives its CPU away (sched_yield) before it sleeps - if the parent
- * shares that CPU it runs and refills the ring, if not the call returns at once, and
- * either way the futex pair of a sleep is saved while tasks keep coming; how long a side
- * sleeps at most - the parent wakes that often to look for dead workers, a worker to
- * check on its parent. */
+ * times a side then gives its CPU away (sched_yield) before it sleeps - if the side it
+ * waits for shares that CPU it runs and fills the ring, if not the call returns at once,
+ * and either way the futex pair of a sleep is saved while records keep coming; how long
+ * a side sleeps at most - the parent wakes that often to look for dead workers, a worker
+ * to check on its parent. */
 enum { RING_CAP = 256, RING_SPINS = 200, RING_YIELDS = 20 };
 #define PARENT_NAP_NS 10000000        /* 10 ms */
 #define WORKER_NAP_NS 100000000       /* 100 ms */
@@ -742,7 +742,7 @@ static void look_for_deaths(struct procpool *p)
 
 /* [snippet:ring_pump] */
 /* The ring transport's pump: take the results that are there; if there are none, look a
- * few times, then sleep on the parent's doorbell - waiting for task number awaited - 1, or
+ * few times (spinning if there is a CPU to spare, then yielding ours), then sleep on the parent's doorbell - waiting for task number awaited - 1, or
  * for any result when awaited is 0 - until a worker rings it or at most
  * PARENT_NAP_NS (a dead worker never rings: the pidfds are polled after every sleep, and
  * once a millisecond while results keep coming). */
@@ -754,6 +754,10 @@ static void pump_ring(struct procpool *p, double timeout_s, uint64_t awaited)
                                      : now + (int64_t)(timeout_s * 1e9);
     for (int spins = 0; got == 0 && spins < p->spins && now_ns() < deadline; spins++) {
         spin_pause();
+        got = drain_rings(p);
+    }
+    for (int yields = 0; got == 0 && yields < RING_YIELDS && now_ns() < deadline; yields++) {
+        sched_yield();                 /* a worker on our CPU may be about to answer */
         got = drain_rings(p);
     }
     if (got == 0 && (now = now_ns()) < deadline) {
