@@ -744,8 +744,9 @@ static void look_for_deaths(struct procpool *p)
 /* The ring transport's pump: take the results that are there; if there are none, look a
  * few times (spinning if there is a CPU to spare, then yielding ours), then sleep on the
  * parent's doorbell - waiting for task number awaited - 1, or for any result when awaited
- * is 0 - until a worker rings it or at most PARENT_NAP_NS (a dead worker never rings: the pidfds are polled after every sleep, and
- * once a millisecond while results keep coming). */
+ * is 0 - until a worker rings it or at most PARENT_NAP_NS (a dead worker never rings:
+ * the pidfds are polled after every sleep, and once a millisecond while results keep
+ * coming). */
 static void pump_ring(struct procpool *p, double timeout_s, uint64_t awaited)
 {
     flush_backlog(p);
