@@ -286,11 +286,10 @@ static inline void spin_pause(void)
 }
 
 /* Ring transport: wait until worker `me`'s task ring has records; returns how many. Look
- * a few times first (a busy parent refills within microseconds), yielding the CPU if
- * there is none to spare, then announce the sleep,
- * look once more, and sleep on the doorbell - bounded, to check now and then that the
- * parent is still there (PR_SET_PDEATHSIG should have killed us already; this is the
- * belt to its braces). */
+ * a few times first (a busy parent refills within microseconds): spinning if there is a
+ * CPU to spare, then yielding ours. Then announce the sleep, look once more, and sleep on
+ * the doorbell - bounded, to check now and then that the parent is still there
+ * (PR_SET_PDEATHSIG should have killed us already; this is the belt to its braces). */
 static uint64_t wait_for_tasks(struct wring *me, pid_t parent, int max_spins)
 {
     for (int spins = 0;; spins++) {
