@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -45,10 +46,13 @@ enum { SLOT_IDLE, SLOT_TAKING, SLOT_RUNNING };     /* what a worker is doing */
 enum { MAX_BATCH = 64 };
 /* Ring transport: records per ring (8 KiB of tasks and 16 KiB of results per worker); how
  * many times a side looks at its ring(s) before it sleeps, when there is a CPU to spare for
- * it (p->spins; with no spare CPU a spinner only delays the side it waits for, so it sleeps
- * at once); how long it sleeps at most - the
- * parent wakes that often to look for dead workers, a worker to check on its parent. */
-enum { RING_CAP = 256, RING_SPINS = 200 };
+ * it (p->spins; with no spare CPU a spinner only delays the side it waits for); how many
+ * times a side then gives its CPU away (sched_yield) before it sleeps - if the side it
+ * waits for shares that CPU it runs and fills the ring, if not the call returns at once,
+ * and either way the futex pair of a sleep is saved while records keep coming; how long
+ * a side sleeps at most - the parent wakes that often to look for dead workers, a worker
+ * to check on its parent. */
+enum { RING_CAP = 256, RING_SPINS = 200, RING_YIELDS = 20 };
 #define PARENT_NAP_NS 10000000        /* 10 ms */
 #define WORKER_NAP_NS 100000000       /* 100 ms */
 #define DEATH_LOOK_NS 1000000         /* busy parent: poll the pidfds once a millisecond */
@@ -282,10 +286,10 @@ static inline void spin_pause(void)
 }
 
 /* Ring transport: wait until worker `me`'s task ring has records; returns how many. Look
- * a few times first (a busy parent refills within microseconds), then announce the sleep,
- * look once more, and sleep on the doorbell - bounded, to check now and then that the
- * parent is still there (PR_SET_PDEATHSIG should have killed us already; this is the
- * belt to its braces). */
+ * a few times first (a busy parent refills within microseconds): spinning if there is a
+ * CPU to spare, then yielding ours. Then announce the sleep, look once more, and sleep on
+ * the doorbell - bounded, to check now and then that the parent is still there
+ * (PR_SET_PDEATHSIG should have killed us already; this is the belt to its braces). */
 static uint64_t wait_for_tasks(struct wring *me, pid_t parent, int max_spins)
 {
     for (int spins = 0;; spins++) {
@@ -294,6 +298,10 @@ static uint64_t wait_for_tasks(struct wring *me, pid_t parent, int max_spins)
             return n;
         if (spins < max_spins) {
             spin_pause();
+            continue;
+        }
+        if (spins < max_spins + RING_YIELDS) {
+            sched_yield();                /* bounded: then we sleep (RING_YIELDS above) */
             continue;
         }
         unsigned seq = doorbell_arm(me->bell);
@@ -478,8 +486,9 @@ static int ring_pick(struct procpool *p)
 {
     int best = -1;
     uint64_t least = RING_CAP;
-    for (int k = 0; k < p->n; k++) {
-        int w = (p->next_try + k) % p->n;
+    /* w wraps by a compare, not by `% p->n`: a division costs more than the rest of the
+     * loop, and this runs for every task submitted. */
+    for (int k = 0, w = p->next_try; k < p->n; k++, w = w + 1 == p->n ? 0 : w + 1) {
         uint64_t load = p->wr[w].sent - p->wr[w].consumed;
         if (p->w[w].pid > 0 && load < least) {
             best = w, least = load;
@@ -487,7 +496,7 @@ static int ring_pick(struct procpool *p)
                 break;
         }
     }
-    p->next_try = (p->next_try + 1) % p->n;
+    p->next_try = p->next_try + 1 == p->n ? 0 : p->next_try + 1;
     return best;
 }
 
@@ -597,7 +606,8 @@ static void drain_results(struct procpool *p)
     }
 }
 
-static void enqueue(struct procpool *p, uint32_t kind, procpool_fn fn, int64_t arg);
+static void enqueue(struct procpool *p, uint32_t kind, procpool_fn fn, int64_t arg,
+                    struct procpool_task *t);
 
 /* [snippet:reap] */
 /* Worker w has ended (its pidfd said so). Reap it; fail what it held; replace it. */
@@ -633,7 +643,7 @@ static void reap_worker(struct procpool *p, int w)
         /* It died holding the take lock, perhaps right after read(): send a probe record
          * so that some worker reads past the spot and the gap check can speak. */
         p->lost_wstatus = status;
-        enqueue(p, REC_PROBE, NULL, 0);
+        enqueue(p, REC_PROBE, NULL, 0, NULL);
         if (!clean)
             pool_log(p, "worker %d (pid %d) %s while taking a task\n", w, (int)pid, how);
     } else if (!clean) {
@@ -680,12 +690,29 @@ static void flush_backlog(struct procpool *p)
     }
 }
 
-static void enqueue(struct procpool *p, uint32_t kind, procpool_fn fn, int64_t arg)
+/* Number a record and send it; a task's handle t is filed under its number first, since
+ * sending may read results (drain_rings) and so move the ring's oldest number on.
+ * Ring transport: a ring counts as full until the parent has read the results of its
+ * tasks, and a caller submitting many tasks before its first get() would otherwise see
+ * every ring full after a few hundred, queue the rest in the backlog (growing memory it
+ * must then fault in) and leave the workers idle until that get(). So when no ring has
+ * room, or older records still wait in the backlog (order is kept), read the results
+ * that are there - a few loads, no system call - and move the backlog on first. */
+static void enqueue(struct procpool *p, uint32_t kind, procpool_fn fn, int64_t arg,
+                    struct procpool_task *t)
 {
     uint64_t seq = seqring_add(&p->tasks);
+    if (t)
+        seqring_set(&p->tasks, t->seq = seq, t);
     struct task_rec rec = { .seq = seq, .fn = fn, .arg = arg, .kind = kind };
-    int w;
-    if (p->ring && p->backlog.len == 0 && (w = ring_pick(p)) >= 0)
+    int w = -1;
+    if (p->ring && (p->backlog.len > 0 || (w = ring_pick(p)) < 0)) {
+        drain_rings(p);                   /* the results that are there make room */
+        flush_backlog(p);
+        if (p->backlog.len == 0)
+            w = ring_pick(p);
+    }
+    if (w >= 0)
         ring_send(p, w, &rec);            /* straight into a worker's ring */
     else
         backlog_push(&p->backlog, &rec);
@@ -714,10 +741,11 @@ static void look_for_deaths(struct procpool *p)
 
 /* [snippet:ring_pump] */
 /* The ring transport's pump: take the results that are there; if there are none, look a
- * few times, then sleep on the parent's doorbell - waiting for task number awaited - 1, or
- * for any result when awaited is 0 - until a worker rings it or at most
- * PARENT_NAP_NS (a dead worker never rings: the pidfds are polled after every sleep, and
- * once a millisecond while results keep coming). */
+ * few times (spinning if there is a CPU to spare, then yielding ours), then sleep on the
+ * parent's doorbell - waiting for task number awaited - 1, or for any result when awaited
+ * is 0 - until a worker rings it or at most PARENT_NAP_NS (a dead worker never rings:
+ * the pidfds are polled after every sleep, and once a millisecond while results keep
+ * coming). */
 static void pump_ring(struct procpool *p, double timeout_s, uint64_t awaited)
 {
     flush_backlog(p);
@@ -726,6 +754,10 @@ static void pump_ring(struct procpool *p, double timeout_s, uint64_t awaited)
                                      : now + (int64_t)(timeout_s * 1e9);
     for (int spins = 0; got == 0 && spins < p->spins && now_ns() < deadline; spins++) {
         spin_pause();
+        got = drain_rings(p);
+    }
+    for (int yields = 0; got == 0 && yields < RING_YIELDS && now_ns() < deadline; yields++) {
+        sched_yield();                 /* a worker on our CPU may be about to answer */
         got = drain_rings(p);
     }
     if (got == 0 && (now = now_ns()) < deadline) {
@@ -852,9 +884,8 @@ static void submit_into(struct procpool *p, struct procpool_task *t, procpool_fn
         die_msg("procpool_submit: the pool is closed");
     *t = (struct procpool_task){ .pool = p, .seq = p->tasks.next,
                                  .r = { .state = PROCPOOL_PENDING, .worker = -1 } };
-    enqueue(p, REC_TASK, fn, arg);
-    seqring_set(&p->tasks, t->seq, t);
     p->pending++;
+    enqueue(p, REC_TASK, fn, arg, t);
     if (p->backlog.len % (PIPE_BUF / sizeof(struct task_rec)) == 0)
         flush_backlog(p);                 /* each full write's worth: send it on its way */
 }
@@ -936,7 +967,7 @@ void procpool_join(struct procpool *p)
             seqring_finish(&p->tasks, seq);
             ring_send(p, i, &(struct task_rec){ .seq = seq, .kind = REC_SENTINEL });
         } else if (!p->ring) {
-            enqueue(p, REC_SENTINEL, NULL, 0);
+            enqueue(p, REC_SENTINEL, NULL, 0, NULL);
         }
     }
     flush_backlog(p);

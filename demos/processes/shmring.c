@@ -91,16 +91,22 @@ int doorbell_asleep(struct doorbell *d)
     return (int)atomic_load_explicit(&d->sleeping, memory_order_seq_cst);
 }
 
-void doorbell_wake(struct doorbell *d)
+int doorbell_wake(struct doorbell *d)
 {
+    /* Take the announcement down ourselves: until the sleeper runs again and clears it,
+     * every record published would see `sleeping` set and pay another FUTEX_WAKE for a
+     * consumer that is already on its way (a wake-up takes microseconds, a record far
+     * less). The exchange lets exactly one waker make the call, however many look. */
+    if (!atomic_exchange_explicit(&d->sleeping, 0, memory_order_seq_cst))
+        return 0;
     atomic_fetch_add_explicit(&d->seq, 1, memory_order_seq_cst);
     futex_wake(&d->seq, INT_MAX);
+    return 1;
 }
 
 int doorbell_ring(struct doorbell *d)
 {
     if (!doorbell_asleep(d))
         return 0;                                   /* awake: no system call */
-    doorbell_wake(d);
-    return 1;
+    return doorbell_wake(d);
 }

@@ -36,10 +36,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Each index on a cache line of its own, and cap and size (read by both sides for every
+ * record) on a third that nobody writes after shmring_init(): a line that one CPU writes
+ * and another reads moves between them at every write, so if cap sat beside head, every
+ * record the producer wrote would first wait for the consumer's CPU to give that line
+ * back (false sharing: see threads/false_sharing). */
 struct shmring {
+    _Alignas(64) uint32_t cap, size;      /* set by shmring_init(), before fork */
     _Alignas(64) _Atomic uint64_t tail;   /* written by the producer only */
     _Alignas(64) _Atomic uint64_t head;   /* written by the consumer only */
-    uint32_t cap, size;                   /* set by shmring_init(), before fork */
     _Alignas(64) unsigned char data[];
 };
 
@@ -84,11 +89,15 @@ int doorbell_wait(struct doorbell *d, unsigned seq, int64_t timeout_ns);
 /* Consumer: take the announcement back without sleeping (the last look found work). */
 void doorbell_disarm(struct doorbell *d);
 /* Producer, after shmring_publish(): wake the consumer if it announced a sleep. Returns
- * 1 when it made the FUTEX_WAKE system call, 0 when the consumer was awake. */
+ * 1 when it made the FUTEX_WAKE system call, 0 when the consumer was awake - or already
+ * woken: the waker takes the announcement down (an atomic exchange of `sleeping`), so a
+ * sleep costs one FUTEX_WAKE however many records, or producers, come before the
+ * consumer runs again. */
 int doorbell_ring(struct doorbell *d);
 /* The same in two steps, for a producer that decides whether this record is worth waking
- * the consumer for: did it announce a sleep (seq_cst load)? Then wake it (FUTEX_WAKE). */
+ * the consumer for: did it announce a sleep (seq_cst load)? Then wake it (FUTEX_WAKE,
+ * unless another waker took the announcement first; returns 1 when it made the call). */
 int doorbell_asleep(struct doorbell *d);
-void doorbell_wake(struct doorbell *d);
+int doorbell_wake(struct doorbell *d);
 
 #endif

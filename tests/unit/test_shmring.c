@@ -117,6 +117,13 @@ static void test_doorbell(void)
     seq = doorbell_arm(d);
     EXPECT(doorbell_ring(d) == 1);                   /* announced: the wake is made */
     EXPECT(doorbell_wait(d, seq, 1000000000) == 0);  /* and the wait returns at once */
+    /* Records published before the sleeper runs again: one FUTEX_WAKE for all of them,
+     * from whichever producer looked first (here the two-step form, as a worker rings). */
+    seq = doorbell_arm(d);
+    EXPECT(doorbell_ring(d) == 1);
+    EXPECT(doorbell_ring(d) == 0 && doorbell_asleep(d) == 0);
+    EXPECT(doorbell_wake(d) == 0 && atomic_load(&d->seq) == seq + 1);
+    EXPECT(doorbell_wait(d, seq, 1000000000) == 0);  /* still returns at once */
     shared_unmap(d, sizeof *d);
 }
 
