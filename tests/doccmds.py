@@ -150,8 +150,22 @@ SPLIT = re.compile(r"\s*(?:\|\||&&|[|;&])\s*")
 def commands(block):
     """Each simple command of the block's lines as a list of words (comments, env
     assignments and the wrappers time/taskset/sudo dropped)."""
+    # A line ending in a backslash goes on in the next one: join them, so that the
+    # continuation's first word (a flag) is not taken for a command.
+    lines, joined = [], None
     for n, raw in enumerate(block.body, start=block.line + 1):
-        line = raw.strip()
+        if joined is not None:
+            joined = (joined[0], joined[1] + " " + raw.strip())
+        else:
+            joined = (n, raw.strip())
+        if joined[1].endswith("\\"):
+            joined = (joined[0], joined[1][:-1].rstrip())
+            continue
+        lines.append(joined)
+        joined = None
+    if joined is not None:
+        lines.append(joined)
+    for n, line in lines:
         if not line or line.startswith("#"):
             continue
         try:
