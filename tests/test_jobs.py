@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 from testlib import (program, check, done, run, session_processes, become_subreaper,
-                     reap_orphans, finish_reading)
+                     reap_orphans, finish_reading, kill_all)
 from taskqwire import start_broker, stop_broker, wait_until
 
 JOBS = program("jobs")
@@ -230,8 +230,7 @@ def sigkill(tmp):
     left = wait_until(lambda: reap_orphans() or not session_processes(w.pid), "no survivor")
     survivors = session_processes(w.pid)
     check(left and not survivors, "no process of the killed worker survives", str(survivors))
-    for pid in survivors:
-        os.kill(pid, signal.SIGKILL)
+    kill_all(survivors)
     if not REDIS:
         row_is(wait_for_state(s, job, "queued"), job,
                "the killed worker's job is queued again", state="queued", attempts=1)
@@ -260,8 +259,7 @@ def stop(tmp):
           f"exit {w.returncode}: {out}")
     survivors = session_processes(w.pid)
     check(not survivors, "nothing of its command is left", str(survivors))
-    for pid in survivors:
-        os.kill(pid, signal.SIGKILL)
+    kill_all(survivors)
     row_is(s.listing(), job, "the job is queued again", state="queued", attempts=1)
     s.stop()
 

@@ -6,12 +6,11 @@ handler run that reaps one child or all of them; a read() interrupted by a handl
 with EINTR without SA_RESTART and not with it. The unsafe mode always ends, in bounded
 time, with one of its outcomes; no mode leaves a process behind, and signalling the
 parent alone ends its children too."""
-import os
 import re
 import signal
 import subprocess
-from testlib import (become_subreaper, check, done, program, reap_orphans, session_processes,
-                     signal_parent_alone, wait_for)
+from testlib import (become_subreaper, check, done, kill_all, program, reap_orphans,
+                     session_processes, signal_parent_alone, wait_for)
 
 SIGNALS = program("signals")
 
@@ -31,11 +30,7 @@ def run_alone(args, timeout=120):
         rc = None
     wait_for(lambda: not session_processes(p.pid), deadline=10)
     left = session_processes(p.pid)
-    for pid in left:                       # never leave them running, even on failure
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    kill_all(left)  # never leave them running, even on failure
     reap_orphans()
     return rc, out, left
 

@@ -92,11 +92,7 @@ def interrupt_after_first_line(args, timeout=60, linger=10):
     while left and time.monotonic() < until:
         time.sleep(0.01)                   # polling interval, not synchronisation
         left = group_processes(p.pid)
-    for pid in left:                       # never leave them running, even on failure
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    kill_all(left)  # never leave them running, even on failure
     return p.returncode, first + rest, left
 
 
@@ -161,6 +157,17 @@ def finish_reading(p, timeout=60):
     return rest, err[0] if err else ""
 
 
+def kill_all(pids):
+    """SIGKILL every pid of a list; those already gone are skipped (a process may end
+    between the look in /proc and the kill)."""
+    import signal
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def group_processes(pgid):
     """Pids of the live (not zombie) processes of process group `pgid`, from /proc."""
     found = []
@@ -220,7 +227,6 @@ def signal_parent_alone(args, sig, ready, deadline=30, linger=10):
     for every process of its session to be gone (the program's children must work longer
     than that, or an orphan could pass by finishing on its own). Returns (returncode or None if it hung, output, survivors, was
     ready, the parent's pid). Whatever survives is SIGKILLed by pid before returning."""
-    import signal
     import threading
     import time
     out = []
@@ -249,11 +255,7 @@ def signal_parent_alone(args, sig, ready, deadline=30, linger=10):
         reap_orphans()
         time.sleep(0.01)
         survivors = session_processes(p.pid)
-    for pid in survivors + ([p.pid] if rc is None else []):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    kill_all(survivors + ([p.pid] if rc is None else []))
     if rc is None:
         p.wait()
     reap_orphans()
